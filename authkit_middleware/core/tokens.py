@@ -1,0 +1,344 @@
+"""Lean RS256 verification of WorkOS access tokens.
+
+This runs for every cookie the engine has not seen yet, so it is a straight line over
+``cryptography`` instead of ``jwt.decode`` (no per-call option dicts, algorithm
+objects or key preparation), while keeping every check PyJWT and workos-python make:
+
+* strict compact JWS: exactly three base64url segments, canonical, no padding, at
+  most :data:`MAX_TOKEN_LENGTH` characters, header and payload JSON objects;
+* ``alg`` pinned to ``RS256`` whatever the header says (F1, RFC 8725 §3.1): ``none``,
+  ``HS256`` keyed with the public key (CVE-2022-29217 shape), RS512, PS256, ES256...
+  are refused before any key is used;
+* ``crit`` is refused: we implement no JWS extension (F7, CVE-2026-32597);
+* keys come from the configured JWKS only, ``jku``/``x5u``/``jwk``/``x5c`` are
+  ignored (F2);
+* RSASSA-PKCS1-v1_5 with SHA-256 over the ASCII ``header.payload``;
+* ``exp`` required, ``nbf``/``iat`` checked, optional ``iss``, non-empty ``sub``
+  (F5, RFC 8725 §3.8); no ``aud`` by default because WorkOS access tokens carry
+  none (F6, wpy ``verify_aud: False``), but one can be required.
+
+Failures raise :class:`~authkit_middleware.core.errors.TokenError` with a stable
+``code`` (the ``CODE_*`` constants). Messages never contain the token.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.hashes import SHA256
+
+from .auth import Impersonator
+from .errors import KeySetUnavailableError, TokenError
+from .jwks import JWKSCache
+
+__all__ = [
+    "CODE_ALG_NOT_ALLOWED",
+    "CODE_BAD_SIGNATURE",
+    "CODE_MALFORMED",
+    "CODE_NOT_A_USER_TOKEN",
+    "CODE_NOT_YET_VALID",
+    "CODE_TOKEN_EXPIRED",
+    "CODE_UNKNOWN_KID",
+    "CODE_WRONG_AUDIENCE",
+    "CODE_WRONG_ISSUER",
+    "MAX_TOKEN_LENGTH",
+    "claims_to_auth_fields",
+    "decode_unverified_header",
+    "ensure_user_access_token",
+    "is_user_access_token",
+    "key_for_token",
+    "token_kid",
+    "verify_access_token",
+]
+
+CODE_MALFORMED = "malformed_token"
+CODE_ALG_NOT_ALLOWED = "alg_not_allowed"
+CODE_BAD_SIGNATURE = "bad_signature"
+CODE_TOKEN_EXPIRED = "token_expired"
+CODE_NOT_YET_VALID = "token_not_yet_valid"
+CODE_WRONG_ISSUER = "wrong_issuer"
+CODE_WRONG_AUDIENCE = "wrong_audience"
+CODE_UNKNOWN_KID = "unknown_kid"
+CODE_NOT_A_USER_TOKEN = "not_a_user_token"
+
+#: Longest token accepted, in characters. WorkOS access tokens are ~1 KiB; even with
+#: many permissions and feature flags they stay far below this. Bounding the input
+#: bounds the base64/JSON work an attacker can cause.
+MAX_TOKEN_LENGTH = 16 * 1024
+
+# Header and payload must be non-empty; the signature may be empty so that an
+# ``alg: none`` token is reported as ``alg_not_allowed`` rather than malformed.
+_COMPACT = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)")
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_VALUE = {c: i for i, c in enumerate(_ALPHABET)}
+_TO_STD = str.maketrans("-_", "+/")
+_PADS = ("", "", "==", "=")
+
+_PKCS1V15 = PKCS1v15()
+_SHA256 = SHA256()
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError("non-finite number")
+
+
+# ``NaN``/``Infinity`` are not JSON; an ``exp: Infinity`` must not mean "never expires".
+_JSON = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def _fail(code: str, message: str) -> TokenError:
+    return TokenError(message, code=code)
+
+
+def _b64decode(segment: str) -> bytes:
+    """Strict base64url (RFC 7515 §2): alphabet checked by ``_COMPACT``, no padding.
+
+    Also refuses non-canonical encodings (non-zero unused bits in the last
+    character), so no two distinct strings decode to the same bytes: a token string
+    cannot be altered while still verifying.
+    """
+    rem = len(segment) % 4
+    if rem == 1:
+        raise _fail(CODE_MALFORMED, "Token segment has an impossible base64url length.")
+    if rem and _VALUE[segment[-1]] & (0x0F if rem == 2 else 0x03):
+        raise _fail(CODE_MALFORMED, "Token segment is not canonical base64url.")
+    try:
+        return binascii.a2b_base64((segment + _PADS[rem]).translate(_TO_STD))
+    except (binascii.Error, ValueError):  # pragma: no cover - alphabet already checked
+        raise _fail(CODE_MALFORMED, "Token segment is not base64url.") from None
+
+
+def _json_object(segment: str, what: str) -> dict[str, Any]:
+    try:
+        value = _JSON.decode(_b64decode(segment).decode("utf-8"))
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError are ValueErrors
+        raise _fail(CODE_MALFORMED, f"Token {what} is not JSON.") from None
+    if type(value) is not dict:
+        raise _fail(CODE_MALFORMED, f"Token {what} is not a JSON object.")
+    return value
+
+
+def _split(token: object) -> tuple[str, str, str]:
+    if isinstance(token, (bytes, bytearray)):
+        try:
+            token = token.decode("ascii")
+        except UnicodeDecodeError:
+            raise _fail(CODE_MALFORMED, "Token is not ASCII.") from None
+    if not isinstance(token, str):
+        raise _fail(CODE_MALFORMED, "Token is not a string.")
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise _fail(CODE_MALFORMED, "Token is too long.")
+    match = _COMPACT.fullmatch(token)
+    if match is None:
+        raise _fail(CODE_MALFORMED, "Token is not a compact JWS (three base64url segments).")
+    header, payload, signature = match.groups()
+    return header, payload, signature
+
+
+def _check_header(header: Mapping[str, Any]) -> None:
+    """Header rules that do not need a key (F1, F7)."""
+    if header.get("alg") != "RS256":
+        raise _fail(CODE_ALG_NOT_ALLOWED, "Token algorithm is not RS256.")
+    if "crit" in header:
+        # We implement no JWS extension, so any critical one is unknown (RFC 7515 §4.1.11).
+        raise _fail(CODE_MALFORMED, "Token has critical header extensions we do not support.")
+    if "b64" in header:
+        # RFC 7797 unencoded payloads change what is signed; never for access tokens.
+        raise _fail(CODE_MALFORMED, "Token uses the b64 header extension.")
+    typ = header.get("typ")
+    if typ is not None and (not isinstance(typ, str) or typ.lower() != "jwt"):
+        raise _fail(CODE_MALFORMED, "Token type is not JWT.")
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise _fail(CODE_MALFORMED, "Token key id is not a string.")
+
+
+def decode_unverified_header(token: str | bytes) -> dict[str, Any]:
+    """The token's JOSE header, *unverified*: only for choosing a key (``kid``).
+
+    Checks the compact shape and that the header is a JSON object; nothing in it
+    may be trusted until :func:`verify_access_token` succeeds.
+    """
+    header, _payload, _signature = _split(token)
+    return _json_object(header, "header")
+
+
+def token_kid(token: str | bytes) -> str | None:
+    """The ``kid`` of a token's header (None when absent); malformed → ``TokenError``."""
+    kid = decode_unverified_header(token).get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise _fail(CODE_MALFORMED, "Token key id is not a string.")
+    return kid
+
+
+def key_for_token(cache: JWKSCache, kid: str | None, now: float) -> RSAPublicKey:
+    """The verification key for ``kid``, or the error that ends the request.
+
+    No usable key set at all (never fetched, or past ``max_stale``) raises
+    :class:`KeySetUnavailableError` so callers fail closed with a 503 (F10); a set
+    without that ``kid`` raises ``TokenError(code="unknown_kid")`` (F3). Call it
+    after the engine has had its chance to refetch (``cache.should_fetch``).
+    """
+    key = cache.key_for(kid, now)
+    if key is not None:
+        return key
+    if not cache.available(now):
+        raise KeySetUnavailableError()
+    raise _fail(CODE_UNKNOWN_KID, "Token was signed with a key that is not in the JWKS.")
+
+
+def _number(claims: Mapping[str, Any], name: str) -> float | None:
+    """A NumericDate claim (RFC 7519 §2): int or finite float, never bool or string."""
+    value = claims.get(name)
+    if value is None:
+        return None
+    kind = type(value)
+    if kind is int or (kind is float and math.isfinite(value)):
+        return float(value)
+    raise _fail(CODE_MALFORMED, f"Token claim {name} is not a number.")
+
+
+def verify_access_token(
+    token: str | bytes,
+    key: RSAPublicKey,
+    *,
+    now: float,
+    leeway: float,
+    issuer: str | Sequence[str] | None,
+    audience: str | Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Verify an RS256 access token with ``key`` and return its claims.
+
+    ``now`` is Unix time; ``leeway`` (seconds, ≤ 60 advised, F5) widens ``exp``,
+    ``nbf`` and ``iat``. ``issuer`` None skips the ``iss`` check (the SDK default);
+    a string or a sequence of strings requires ``iss`` to be one of them.
+    ``audience`` None ignores ``aud`` (WorkOS tokens have none, F6); otherwise
+    ``aud`` (string or list) must contain one of the given values.
+
+    Whether the token is a *user* token is the caller's decision:
+    :func:`is_user_access_token` / :func:`ensure_user_access_token`.
+    """
+    header_b64, payload_b64, signature_b64 = _split(token)
+    _check_header(_json_object(header_b64, "header"))
+    if not signature_b64:
+        raise _fail(CODE_BAD_SIGNATURE, "Token has no signature.")
+    signature = _b64decode(signature_b64)
+    signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
+    try:
+        key.verify(signature, signing_input, _PKCS1V15, _SHA256)
+    except InvalidSignature:
+        raise _fail(CODE_BAD_SIGNATURE, "Token signature does not verify.") from None
+    claims = _json_object(payload_b64, "payload")
+
+    exp = _number(claims, "exp")
+    if exp is None:
+        raise _fail(CODE_MALFORMED, "Token has no exp claim.")
+    if exp <= now - leeway:
+        raise _fail(CODE_TOKEN_EXPIRED, "Token has expired.")
+    nbf = _number(claims, "nbf")
+    if nbf is not None and nbf > now + leeway:
+        raise _fail(CODE_NOT_YET_VALID, "Token is not valid yet (nbf).")
+    iat = _number(claims, "iat")
+    if iat is not None and iat > now + leeway:
+        raise _fail(CODE_NOT_YET_VALID, "Token is not valid yet (iat).")
+
+    if issuer is not None:
+        iss = claims.get("iss")
+        if not isinstance(iss, str) or (
+            iss != issuer if isinstance(issuer, str) else iss not in issuer
+        ):
+            raise _fail(CODE_WRONG_ISSUER, "Token issuer is not the configured one.")
+    if audience is not None:
+        _check_audience(claims.get("aud"), audience)
+
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise _fail(CODE_MALFORMED, "Token has no subject.")
+    return claims
+
+
+def _check_audience(aud: Any, audience: str | Sequence[str]) -> None:
+    wanted = (audience,) if isinstance(audience, str) else tuple(audience)
+    values = [aud] if isinstance(aud, str) else aud
+    if not isinstance(values, list) or not any(isinstance(v, str) and v in wanted for v in values):
+        raise _fail(CODE_WRONG_AUDIENCE, "Token audience is not the configured one.")
+
+
+def is_user_access_token(claims: Mapping[str, Any]) -> bool:
+    """Whether verified claims belong to a user session, exactly as workos-python.
+
+    Agent and widget tokens are signed with the same key; they carry ``sub_type``
+    or a ``sub_profile`` other than ``user`` and no session (``sid``/``auth_time``),
+    and must not sign anyone in (wpy ``session._is_user_access_token``).
+    """
+    auth_time = claims.get("auth_time")
+    return (
+        isinstance(claims.get("sid"), str)
+        and isinstance(auth_time, (int, float))
+        and claims.get("sub_profile") in (None, "user")
+        and claims.get("sub_type") is None
+    )
+
+
+def ensure_user_access_token(claims: Mapping[str, Any]) -> None:
+    """Raise ``TokenError(code="not_a_user_token")`` unless :func:`is_user_access_token`."""
+    if not is_user_access_token(claims):
+        raise _fail(CODE_NOT_A_USER_TOKEN, "Token is not a user session access token.")
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _strs(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, (list, tuple)):
+        return ()
+    return tuple(item for item in value if isinstance(item, str))
+
+
+def _impersonator(act: Any) -> Impersonator | None:
+    if not isinstance(act, Mapping):
+        return None
+    email = act.get("sub")
+    if not isinstance(email, str) or not email:
+        return None
+    return Impersonator(email=email, reason=_str(act.get("reason")))
+
+
+def _expires_at(exp: Any) -> int | None:
+    if type(exp) is int:
+        return exp
+    if type(exp) is float and math.isfinite(exp):
+        return int(exp)
+    return None
+
+
+_FIELD_READERS: tuple[tuple[str, str, Callable[[Any], Any]], ...] = (
+    ("session_id", "sid", _str),
+    ("organization_id", "org_id", _str),
+    ("role", "role", _str),
+    ("roles", "roles", _strs),
+    ("permissions", "permissions", _strs),
+    ("entitlements", "entitlements", _strs),
+    ("feature_flags", "feature_flags", _strs),
+    ("impersonator", "act", _impersonator),
+    ("expires_at", "exp", _expires_at),
+)
+
+
+def claims_to_auth_fields(claims: Mapping[str, Any]) -> dict[str, Any]:
+    """``Auth`` keyword arguments read from verified claims. Never raises.
+
+    Junk types (a number where a string is due, a string where a list is due...)
+    read as absent; list claims keep their string items only. ``user`` comes from
+    the sealed session, not the token, as in workos-python.
+    """
+    return {field: read(claims.get(claim)) for field, claim, read in _FIELD_READERS}
