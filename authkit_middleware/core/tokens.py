@@ -26,7 +26,6 @@ from __future__ import annotations
 import binascii
 import json
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -74,13 +73,11 @@ CODE_NOT_A_USER_TOKEN = "not_a_user_token"
 #: bounds the base64/JSON work an attacker can cause.
 MAX_TOKEN_LENGTH = 16 * 1024
 
-# Header and payload must be non-empty; the signature may be empty so that an
-# ``alg: none`` token is reported as ``alg_not_allowed`` rather than malformed.
-_COMPACT = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)")
-_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-_VALUE = {c: i for i, c in enumerate(_ALPHABET)}
-_TO_STD = str.maketrans("-_", "+/")
-_PADS = ("", "", "==", "=")
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# 6-bit value of each base64url byte (only consulted after the alphabet check).
+_VALUE = bytes(_ALPHABET.find(bytes([b])) & 0xFF for b in range(256))
+_TO_STD = bytes.maketrans(b"-_", b"+/")
+_PADS = (b"", b"", b"==", b"=")
 
 _PKCS1V15 = PKCS1v15()
 _SHA256 = SHA256()
@@ -98,12 +95,12 @@ def _fail(code: str, message: str) -> TokenError:
     return TokenError(message, code=code)
 
 
-def _b64decode(segment: str) -> bytes:
-    """Strict base64url (RFC 7515 §2): alphabet checked by ``_COMPACT``, no padding.
+def _b64decode(segment: bytes) -> bytes:
+    """Strict base64url (RFC 7515 §2): alphabet checked by ``_split``, no padding.
 
     Also refuses non-canonical encodings (non-zero unused bits in the last
     character), so no two distinct strings decode to the same bytes: a token string
-    cannot be altered while still verifying.
+    cannot be altered while still verifying (as PyJWT >= 2.13, GHSA-hxm8-2xgr-2p9m).
     """
     rem = len(segment) % 4
     if rem == 1:
@@ -111,12 +108,12 @@ def _b64decode(segment: str) -> bytes:
     if rem and _VALUE[segment[-1]] & (0x0F if rem == 2 else 0x03):
         raise _fail(CODE_MALFORMED, "Token segment is not canonical base64url.")
     try:
-        return binascii.a2b_base64((segment + _PADS[rem]).translate(_TO_STD))
+        return binascii.a2b_base64(segment.translate(_TO_STD) + _PADS[rem])
     except (binascii.Error, ValueError):  # pragma: no cover - alphabet already checked
         raise _fail(CODE_MALFORMED, "Token segment is not base64url.") from None
 
 
-def _json_object(segment: str, what: str) -> dict[str, Any]:
+def _json_object(segment: bytes, what: str) -> dict[str, Any]:
     try:
         value = _JSON.decode(_b64decode(segment).decode("utf-8"))
     except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError are ValueErrors
@@ -126,21 +123,32 @@ def _json_object(segment: str, what: str) -> dict[str, Any]:
     return value
 
 
-def _split(token: object) -> tuple[str, str, str]:
-    if isinstance(token, (bytes, bytearray)):
+def _split(token: object) -> tuple[bytes, bytes, bytes, bytes]:
+    """``(header, payload, signature, signing_input)`` of a compact JWS, as ASCII bytes.
+
+    Header and payload must be non-empty; the signature may be empty so that an
+    ``alg: none`` token is reported as ``alg_not_allowed`` rather than malformed.
+    """
+    if type(token) is str:
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise _fail(CODE_MALFORMED, "Token is too long.")
         try:
-            token = token.decode("ascii")
-        except UnicodeDecodeError:
+            raw = token.encode("ascii")
+        except UnicodeEncodeError:
             raise _fail(CODE_MALFORMED, "Token is not ASCII.") from None
-    if not isinstance(token, str):
+    elif isinstance(token, (bytes, bytearray)):
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise _fail(CODE_MALFORMED, "Token is too long.")
+        raw = bytes(token)
+    else:
         raise _fail(CODE_MALFORMED, "Token is not a string.")
-    if len(token) > MAX_TOKEN_LENGTH:
-        raise _fail(CODE_MALFORMED, "Token is too long.")
-    match = _COMPACT.fullmatch(token)
-    if match is None:
+    # Deleting every base64url byte must leave exactly the two separators.
+    if raw.translate(None, _ALPHABET) != b"..":
         raise _fail(CODE_MALFORMED, "Token is not a compact JWS (three base64url segments).")
-    header, payload, signature = match.groups()
-    return header, payload, signature
+    header, payload, signature = raw.split(b".")
+    if not header or not payload:
+        raise _fail(CODE_MALFORMED, "Token has an empty header or payload.")
+    return header, payload, signature, raw[: len(header) + 1 + len(payload)]
 
 
 def _check_header(header: Mapping[str, Any]) -> None:
@@ -167,8 +175,7 @@ def decode_unverified_header(token: str | bytes) -> dict[str, Any]:
     Checks the compact shape and that the header is a JSON object; nothing in it
     may be trusted until :func:`verify_access_token` succeeds.
     """
-    header, _payload, _signature = _split(token)
-    return _json_object(header, "header")
+    return _json_object(_split(token)[0], "header")
 
 
 def token_kid(token: str | bytes) -> str | None:
@@ -226,12 +233,11 @@ def verify_access_token(
     Whether the token is a *user* token is the caller's decision:
     :func:`is_user_access_token` / :func:`ensure_user_access_token`.
     """
-    header_b64, payload_b64, signature_b64 = _split(token)
+    header_b64, payload_b64, signature_b64, signing_input = _split(token)
     _check_header(_json_object(header_b64, "header"))
     if not signature_b64:
         raise _fail(CODE_BAD_SIGNATURE, "Token has no signature.")
     signature = _b64decode(signature_b64)
-    signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
     try:
         key.verify(signature, signing_input, _PKCS1V15, _SHA256)
     except InvalidSignature:
