@@ -111,10 +111,10 @@ def _normalise(
     passwords: str | Sequence[str] | Mapping[str, str] | Mapping[int, str],
 ) -> list[tuple[str, str]]:
     """Return ``[(id, password), ...]``, primary first. Messages never hold a password."""
+    entries: list[tuple[str, str]] = []
     if isinstance(passwords, str):
-        return [("1", passwords)]
-    if isinstance(passwords, Mapping):
-        entries: list[tuple[str, str]] = []
+        entries = [("1", passwords)]
+    elif isinstance(passwords, Mapping):
         for key, value in passwords.items():
             ident = str(key)
             if not ident.isascii() or not ident.isdigit():
