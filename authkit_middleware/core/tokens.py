@@ -247,13 +247,14 @@ def verify_access_token(
     exp = _number(claims, "exp")
     if exp is None:
         raise _fail(CODE_MALFORMED, "Token has no exp claim.")
-    if exp <= now - leeway:
+    # Comparisons are written so that a NaN ``now`` or ``leeway`` fails closed.
+    if not exp > now - leeway:
         raise _fail(CODE_TOKEN_EXPIRED, "Token has expired.")
     nbf = _number(claims, "nbf")
-    if nbf is not None and nbf > now + leeway:
+    if nbf is not None and not nbf <= now + leeway:
         raise _fail(CODE_NOT_YET_VALID, "Token is not valid yet (nbf).")
     iat = _number(claims, "iat")
-    if iat is not None and iat > now + leeway:
+    if iat is not None and not iat <= now + leeway:
         raise _fail(CODE_NOT_YET_VALID, "Token is not valid yet (iat).")
 
     if issuer is not None:

@@ -338,6 +338,12 @@ def test_time_claims_within_leeway_accepted(
     assert verify(tok, private_key.public_key(), leeway=30.0)["sub"] == "user_01HXYZ"
 
 
+def test_nan_clock_or_leeway_fails_closed(token: str, public_key: rsa.RSAPublicKey) -> None:
+    nan = float("nan")
+    assert code_of(token, public_key, now=nan) == "token_expired"
+    assert code_of(token, public_key, leeway=nan) == "token_expired"
+
+
 def test_nan_and_infinity_literals_rejected(private_key: rsa.RSAPrivateKey) -> None:
     for literal in ("Infinity", "NaN", "-Infinity"):
         payload = json.dumps(claims()).replace(f'"exp": {int(NOW) + 290}', f'"exp": {literal}')
