@@ -6,7 +6,7 @@
 //   {"op": "versions"}
 // "password" is a string or an iron-session style map {"1": "...", "2": "..."}.
 // For "iron-webcrypto", "passwordId" picks the id to seal with (default "1", as
-// authkit-session does) and "nowMs" pretends the clock reads that time.
+// authkit-session does). "nowMs" makes Date.now() return that time during the command.
 // Results: {"ok": true, "result": ...} or {"ok": false, "error": "message"}.
 import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
@@ -16,9 +16,7 @@ import { sealData, unsealData } from 'iron-session';
 const SUFFIX = '~2';
 
 function options(cmd) {
-  const opts = { ...ironWebcrypto.defaults, ttl: (cmd.ttl ?? 0) * 1000 };
-  if (cmd.nowMs != null) opts.localtimeOffsetMsec = cmd.nowMs - Date.now();
-  return opts;
+  return { ...ironWebcrypto.defaults, ttl: (cmd.ttl ?? 0) * 1000 };
 }
 
 // authkit-session's ironWebcryptoEncryption: iron-webcrypto + iron-session's suffix.
@@ -39,11 +37,12 @@ async function webcryptoUnseal(cmd) {
 async function run(cmd) {
   switch (`${cmd.op}:${cmd.lib ?? ''}`) {
     case 'seal:iron-session':
-      // authkit-nextjs: sealData(session, { password }) / sealData(state, { password, ttl: 600 })
-      return sealData(cmd.data, { password: cmd.password, ttl: cmd.ttl ?? 0 });
+      // authkit-nextjs: sealData(session, { password, ttl: 0 }) / sealData(state, { password, ttl: 600 });
+      // without "ttl", iron-session's own default (14 days) applies.
+      return sealData(cmd.data, cmd.ttl == null ? { password: cmd.password } : { password: cmd.password, ttl: cmd.ttl });
     case 'unseal:iron-session':
       // Note: returns {} (does not throw) on a bad MAC, an expired seal or an unknown id.
-      return unsealData(cmd.sealed, { password: cmd.password, ttl: cmd.ttl ?? 0 });
+      return unsealData(cmd.sealed, { password: cmd.password });
     case 'seal:iron-webcrypto':
       return webcryptoSeal(cmd);
     case 'unseal:iron-webcrypto':
@@ -62,10 +61,15 @@ const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
 for await (const line of lines) {
   if (!line.trim()) continue;
   let out;
+  const realNow = Date.now;
   try {
-    out = { ok: true, result: await run(JSON.parse(line)) };
+    const cmd = JSON.parse(line);
+    if (cmd.nowMs != null) Date.now = () => cmd.nowMs;
+    out = { ok: true, result: await run(cmd) };
   } catch (error) {
     out = { ok: false, error: String(error?.message ?? error) };
+  } finally {
+    Date.now = realNow;
   }
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
