@@ -238,6 +238,8 @@ class Sealer:
         """
         if not isinstance(data, Mapping):
             raise TypeError("only JSON objects (mappings) are sealed")
+        if not isinstance(data, dict):
+            data = dict(data)  # json serialises dicts only (e.g. not MappingProxyType)
         if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl < 0:
             raise ValueError("ttl must be a whole number of seconds >= 0")
         keys = self._keys_for(purpose)

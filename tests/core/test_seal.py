@@ -96,6 +96,13 @@ def test_fernet_needs_a_fernet_key_among_the_passwords() -> None:
         Sealer(PW1).unseal(token)  # no Fernet key configured at all
 
 
+def test_any_mapping_is_sealed() -> None:
+    from types import MappingProxyType
+
+    s = Sealer(PW1)
+    assert s.unseal(s.seal(MappingProxyType({"a": 1}))) == {"a": 1}
+
+
 def test_only_objects_are_sealed_and_unsealed() -> None:
     with pytest.raises(TypeError):
         Sealer(PW1).seal([1, 2])  # type: ignore[arg-type]
