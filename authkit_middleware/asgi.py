@@ -1,0 +1,207 @@
+"""``AuthKitMiddleware``: WorkOS AuthKit in front of any ASGI app, in one line.
+
+Pure ASGI (no ``BaseHTTPMiddleware``), per-request state in closures. It translates
+between the server and the core and nothing more: every rule lives in
+``authkit_middleware.core``. Usage::
+
+    from authkit_middleware import AuthKitMiddleware
+
+    app = AuthKitMiddleware(app)                      # everything from WORKOS_* env vars
+    app.add_middleware(AuthKitMiddleware, protected_paths=["/*"])   # Starlette / FastAPI
+
+Each request gets ``scope["authkit"]`` (an :class:`~authkit_middleware.Auth`), and
+``scope["user"]``/``scope["auth"]`` in Starlette's conventions, so
+``request.user.is_authenticated`` and ``starlette.authentication.requires`` work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from starlette.authentication import AuthCredentials, BaseUser
+from workos import AsyncWorkOSClient
+
+from authkit_middleware.core.auth import Auth
+from authkit_middleware.core.config import AuthKitConfig
+from authkit_middleware.core.engine import AuthKit, Continue, Respond
+from authkit_middleware.core.http import RequestInfo, Response, session_cache_headers
+from authkit_middleware.drivers.aio import AsyncDriver
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_HEADER_FIELDS: dict[bytes, str] = {
+    b"cookie": "cookie",
+    b"accept": "accept",
+    b"authorization": "authorization",
+    b"origin": "origin",
+    b"content-type": "content_type",
+    b"sec-fetch-site": "sec_fetch_site",
+    b"sec-fetch-dest": "sec_fetch_dest",
+    b"sec-fetch-mode": "sec_fetch_mode",
+    b"purpose": "purpose",
+    b"sec-purpose": "purpose",
+    b"user-agent": "user_agent",
+}
+
+
+class AuthKitUser(BaseUser):
+    """``scope["user"]`` in Starlette's convention, backed by the request's ``Auth``."""
+
+    __slots__ = ("auth",)
+
+    def __init__(self, auth: Auth) -> None:
+        self.auth = auth
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.auth.is_authenticated
+
+    @property
+    def display_name(self) -> str:
+        user = self.auth.user
+        return user.display_name if user is not None else ""
+
+    @property
+    def identity(self) -> str:
+        user = self.auth.user
+        return user.id if user is not None else ""
+
+    def __getattr__(self, name: str) -> Any:
+        # request.user.email, .first_name ... read through to the WorkOS user.
+        user = self.auth.user
+        if user is None or name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(user, name)
+
+
+def request_info(scope: Scope) -> RequestInfo:
+    """The request facts the core needs, read in one pass over the headers."""
+    root_path: str = scope.get("root_path", "")
+    path: str = scope["path"]
+    if root_path and path.startswith(root_path):
+        path = path[len(root_path) :] or "/"
+    info = RequestInfo(
+        method=scope.get("method", "GET"),
+        path=path,
+        query_string=scope.get("query_string", b"").decode("latin-1"),
+        root_path=root_path,
+    )
+    fields = _HEADER_FIELDS
+    for key, value in scope.get("headers", ()):
+        attr = fields.get(key)
+        if attr is not None and getattr(info, attr) is None:
+            setattr(info, attr, value.decode("latin-1"))
+    client = scope.get("client")
+    if client:
+        info.client_ip = client[0]
+    return info
+
+
+async def send_response(send: Send, response: Response) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status,
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": response.body})
+
+
+class AuthKitMiddleware:
+    """WorkOS AuthKit sign-in, session and protection for an ASGI app.
+
+    :param app: the ASGI app to protect.
+    :param config: an :class:`AuthKitConfig`; without it, one is read from the
+        environment, with ``options`` (any ``AuthKitConfig`` field) winning.
+    :param client: an ``AsyncWorkOSClient`` to use instead of building one.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        config: AuthKitConfig | None = None,
+        client: AsyncWorkOSClient | None = None,
+        **options: Any,
+    ) -> None:
+        self.app = app
+        if config is None:
+            config = AuthKitConfig.from_env(**options)
+        elif options:
+            config = config.replace(**options)
+        self.config = config
+        self.kit = AuthKit(config)
+        self.driver = AsyncDriver(self.kit, client)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope_type = scope["type"]
+        if scope_type not in ("http", "websocket"):
+            await self.app(scope, receive, send)  # lifespan and the unknown pass through
+            return
+        request = request_info(scope)
+        if scope_type == "websocket":
+            request.method = "GET"
+        decision = await self.driver.decide(request)
+        if isinstance(decision, Respond):
+            if scope_type == "websocket":
+                # Never redirect a websocket: close it (4401 signed out, 4403 forbidden).
+                status = decision.response.status
+                await send({"type": "websocket.close", "code": 4403 if status == 403 else 4401})
+                return
+            await send_response(send, decision.response)
+            return
+        self._attach(scope, decision)
+        if scope_type == "websocket" or (
+            not decision.set_cookies and not decision.auth.is_authenticated
+        ):
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, receive, _session_send(send, decision))
+
+    @staticmethod
+    def _attach(scope: Scope, decision: Continue) -> None:
+        auth = decision.auth
+        scope["authkit"] = auth
+        scope["user"] = AuthKitUser(auth)
+        scope["auth"] = AuthCredentials(list(auth.scopes))
+
+
+def _session_send(send: Send, decision: Continue) -> Send:
+    """Wrap ``send`` to append Set-Cookie and the cache headers on the response start."""
+    set_cookies = decision.set_cookies
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", ()))
+            cache_control: str | None = None
+            vary: str | None = None
+            kept: list[tuple[bytes, bytes]] = []
+            for key, value in headers:
+                lowered = key.lower()
+                if lowered == b"cache-control":
+                    cache_control = value.decode("latin-1")
+                elif lowered == b"vary":
+                    vary = (
+                        value.decode("latin-1")
+                        if vary is None
+                        else f"{vary}, {value.decode('latin-1')}"
+                    )
+                else:
+                    kept.append((key, value))
+            new_cc, new_vary = session_cache_headers(
+                cache_control, vary, cookies_set=bool(set_cookies)
+            )
+            kept.append((b"cache-control", new_cc.encode("latin-1")))
+            kept.append((b"vary", new_vary.encode("latin-1")))
+            # Appended, never merged: every Set-Cookie stays its own header (pitfall e4).
+            kept.extend((b"set-cookie", c.encode("latin-1")) for c in set_cookies)
+            message = {**message, "headers": kept}
+        await send(message)
+
+    return wrapped

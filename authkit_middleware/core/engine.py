@@ -1,0 +1,818 @@
+"""The request pipeline, written once, as generators over effects.
+
+``AuthKit`` holds everything that lives as long as the app: the validated config, the
+sealer, the JWKS cache, the cache of verified sessions and the refresh grace cache.
+``handle(request, now, urls)`` is one generator per request: it routes the auth
+endpoints, authenticates the session cookie (refreshing when needed), applies the
+protection rules, and ends with a ``Decision``: either a complete ``Response`` or
+``Continue`` (call the app with this ``Auth``, then add these cookies). Drivers run
+it, performing the effects it yields; adapters translate the decision.
+
+The hot path never enters the generator: ``fast(request, now)`` answers a request
+whose exact session cookie was verified before, with one dict lookup.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from workos.user_management._resource import AsyncUserManagement, UserManagement
+
+from authkit_middleware.core.auth import ANONYMOUS, Auth
+from authkit_middleware.core.config import AuthKitConfig
+from authkit_middleware.core.cookies import (
+    CookieOptions,
+    chunk_cookie,
+    delete_cookie,
+    delete_cookie_and_chunks,
+    get_cookie,
+    join_cookie,
+    parse_cookie_header,
+    session_cookie_options,
+    set_cookie,
+    verifier_cookie_options,
+)
+from authkit_middleware.core.effects import ExchangeCode, FetchJWKS, RefreshTokens, Steps
+from authkit_middleware.core.errors import (
+    AuthKitError,
+    CallbackError,
+    CookieTooLargeError,
+    KeySetUnavailableError,
+    ProviderError,
+    SealError,
+    TokenError,
+)
+from authkit_middleware.core.http import (
+    RequestInfo,
+    Response,
+    error_page,
+    html_response,
+    json_response,
+    redirect,
+)
+from authkit_middleware.core.jwks import JWKSCache
+from authkit_middleware.core.login_state import (
+    LEGACY_VERIFIER_COOKIE,
+    VERIFIER_COOKIE_PREFIX,
+    LoginStateError,
+    create_login_state,
+    open_login_state,
+    pkce_challenge,
+    stale_verifier_cookies,
+    verifier_cookie_name,
+)
+from authkit_middleware.core.redirects import resolve_return_to, safe_return_path
+from authkit_middleware.core.rules import ProtectionRules
+from authkit_middleware.core.seal import Sealer
+from authkit_middleware.core.session import (
+    SessionData,
+    TokenResponse,
+    decode_session,
+    encode_session,
+)
+from authkit_middleware.core.tokens import (
+    claims_to_auth_fields,
+    ensure_user_access_token,
+    key_for_token,
+    token_kid,
+    verify_access_token,
+)
+
+logger = logging.getLogger("authkit_middleware")
+
+#: How long a refresh result is remembered for requests still carrying the old cookie.
+REFRESH_GRACE_SECONDS = 30.0
+#: Bound of the grace, dead-token and ended-session maps (entries, not bytes).
+SMALL_CACHE_SIZE = 4096
+_MAX_QUERY_VALUE = 2048
+
+
+#: The SDK resource whose two URL builders (pure, no HTTP call) the routes use.
+UrlBuilder = UserManagement | AsyncUserManagement
+
+
+def _first(query: Mapping[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[0] if values else None
+
+
+@dataclass(slots=True)
+class Continue:
+    """Call the app with ``auth``; add ``set_cookies`` to its response."""
+
+    auth: Auth
+    set_cookies: list[str] = field(default_factory=list)
+    #: Why a cookie-carrying request ended up signed out (``invalid_session``...).
+    reason: str | None = None
+
+
+@dataclass(slots=True)
+class Respond:
+    """Answer with this response; the app is not called."""
+
+    response: Response
+
+
+Decision = Continue | Respond
+
+
+@dataclass(slots=True)
+class SessionOutcome:
+    """What authenticating the request's credentials produced."""
+
+    auth: Auth
+    set_cookies: list[str] = field(default_factory=list)
+    #: A transient WorkOS failure left the request without a usable session (→ 503 if needed).
+    provider_error: ProviderError | None = None
+    reason: str | None = None
+
+
+class _TimedMap:
+    """A small bounded map with per-entry expiry (FIFO eviction). Thread-safe."""
+
+    __slots__ = ("_data", "_lock", "_maxsize")
+
+    def __init__(self, maxsize: int) -> None:
+        self._data: dict[str, tuple[Any, float]] = {}
+        self._maxsize = maxsize
+        self._lock = threading.Lock()
+
+    def get(self, key: str, now: float) -> Any:
+        entry = self._data.get(key)
+        if entry is None:
+            return None
+        value, until = entry
+        if now < until:
+            return value
+        self._data.pop(key, None)
+        return None
+
+    def put(self, key: str, value: Any, until: float) -> None:
+        with self._lock:
+            data = self._data
+            if key not in data and len(data) >= self._maxsize:
+                # Evict the oldest insertion (dicts keep order). Expired or not, the
+                # bound is what matters: memory never grows past maxsize entries.
+                with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+                    del data[next(iter(data))]
+            data[key] = (value, until)
+
+    def pop(self, key: str) -> None:
+        self._data.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class SessionCache(_TimedMap):
+    """Verified sessions keyed by the exact cookie value.
+
+    Only successful verifications are stored, each until its access token's expiry
+    minus the refresh buffer, so the cache can never serve a session past expiry and
+    a refresh still happens on time. At most ``maxsize`` entries (each about the size
+    of the cookie plus its ``Auth``: a few KiB), whatever the number of cookies seen.
+    """
+
+
+def refresh_key(token: str, organization_id: str | None = None) -> str:
+    """Key for maps that must not hold refresh tokens in clear."""
+    material = f"{token}\x00{organization_id or ''}".encode()
+    return hashlib.sha256(material).hexdigest()
+
+
+def _unverified_claims(token: str) -> dict[str, Any]:
+    """Claims of a token *we sealed ourselves* (logout needs ``sid`` of an expired token)."""
+    try:
+        payload = token.split(".")[1]
+        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError, binascii.Error, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+class AuthKit:
+    """The framework-neutral core of one configured middleware instance."""
+
+    def __init__(
+        self,
+        config: AuthKitConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        refresh_grace_seconds: float = REFRESH_GRACE_SECONDS,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.sealer = Sealer(config.cookie_passwords, format=config.seal_format)
+        self._camel = config.seal_format == "iron"
+        self.jwks = JWKSCache(
+            ttl=config.jwks_cache_ttl, refetch_cooldown=config.jwks_refetch_cooldown
+        )
+        self.sessions = SessionCache(config.session_cache_size)
+        #: hash(old refresh token, org) -> TokenResponse, for late requests (checklist E3).
+        self.refresh_grace = _TimedMap(SMALL_CACHE_SIZE)
+        self.refresh_grace_seconds = refresh_grace_seconds
+        #: hash(refresh token) -> time WorkOS first refused it (two-strike clearing, E4).
+        self._dead_refresh = _TimedMap(SMALL_CACHE_SIZE)
+        #: session ids signed out through this process: their old cookies stay dead.
+        self._ended_sessions = _TimedMap(SMALL_CACHE_SIZE)
+        self.rules = ProtectionRules(
+            protected=config.protected_paths,
+            public=config.public_paths,
+            permission_rules=config.permission_rules,
+            role_rules=config.role_rules,
+        )
+        routes: dict[str, str] = {
+            config.login_path: "login",
+            config.signup_path: "signup",
+            config.callback_path: "callback",
+            config.logout_path: "logout",
+        }
+        if config.session_endpoint:
+            routes[config.session_endpoint] = "me"
+        self.routes = routes
+        self._cookie_name = config.cookie_name
+        self._chunk_marker = f"{config.cookie_name}.0="
+        self._session_options = session_cookie_options(config)
+
+    # ------------------------------------------------------------------ hot path
+
+    def fast(self, request: RequestInfo, now: float) -> Continue | None:
+        """Answer from memory when possible, else None (run ``handle``).
+
+        Signed-out requests to open paths and repeat visits of a verified cookie end
+        here: no crypto, no I/O, no generator.
+        """
+        if request.path in self.routes:
+            return None
+        cookie_header = request.cookie
+        value = get_cookie(cookie_header, self._cookie_name) if cookie_header else None
+        if value is None:
+            if request.authorization or (cookie_header and self._chunk_marker in cookie_header):
+                return None
+            auth = ANONYMOUS
+        else:
+            auth = self.sessions.get(value, now)
+            if auth is None:
+                return None
+        requirement = self.rules.requirement(request.path)
+        if requirement is not None and (
+            not auth.is_authenticated
+            or any(p not in auth.permissions for p in requirement.permissions)
+            or (requirement.roles and not any(auth.has_role(r) for r in requirement.roles))
+        ):
+            return None
+        return Continue(auth)
+
+    # ------------------------------------------------------------------ pipeline
+
+    def handle(self, request: RequestInfo, now: float, urls: UrlBuilder) -> Steps[Decision]:
+        """The whole request, for a driver to run (see module doc)."""
+        kind = self.routes.get(request.path)
+        if kind == "callback":
+            response = yield from self._callback(request, now)
+            return Respond(response)
+        if kind in ("login", "signup"):
+            return Respond(self._login(request, now, urls, signup=kind == "signup"))
+        if kind == "logout":
+            return Respond(self._logout(request, now, urls))
+        outcome = yield from self.authenticate(request, now)
+        if kind == "me":
+            return Respond(self._me(request, outcome))
+        refusal = self.guard(request, outcome)
+        if refusal is not None:
+            refusal.add_cookies(outcome.set_cookies)
+            return Respond(refusal)
+        return Continue(outcome.auth, outcome.set_cookies, outcome.reason)
+
+    def authenticate(self, request: RequestInfo, now: float) -> Steps[SessionOutcome]:
+        """Authenticate the session cookie, refreshing it when needed."""
+        header = request.cookie
+        value = get_cookie(header, self._cookie_name) if header else None
+        cookies: Mapping[str, str] | None = None
+        if value is None and header and self._chunk_marker in header:
+            cookies = parse_cookie_header(header)
+            value = join_cookie(
+                cookies, self._cookie_name, max_chunks=self.config.max_cookie_chunks
+            )
+        if value is None:
+            return SessionOutcome(ANONYMOUS)
+        cached = self.sessions.get(value, now)
+        if cached is not None:
+            return SessionOutcome(cached)
+        outcome = yield from self._authenticate_cookie(request, value, now)
+        return outcome
+
+    def _authenticate_cookie(
+        self, request: RequestInfo, value: str, now: float
+    ) -> Steps[SessionOutcome]:
+        try:
+            unsealed = self.sealer.unseal_ex(value, purpose="session", now=now)
+            session = decode_session(unsealed.data)
+        except SealError:
+            # D11: a cookie we cannot open is anonymous plus a deletion, never a 500.
+            return SessionOutcome(
+                ANONYMOUS, self._clear_session_cookies(request), reason="invalid_session_cookie"
+            )
+
+        claims: dict[str, Any] | None = None
+        try:
+            claims = yield from self._verify(session.access_token, now)
+            if claims.get("sub") != session.user.id:
+                raise TokenError("Token subject is not the session user.", code="user_mismatch")
+            ended = claims.get("sid")
+            if isinstance(ended, str) and self._ended_sessions.get(ended, now):
+                return SessionOutcome(
+                    ANONYMOUS, self._clear_session_cookies(request), reason="session_ended"
+                )
+        except KeySetUnavailableError as exc:
+            # F10: no verified keys at all. Fail closed, keep the cookie (transient).
+            return SessionOutcome(ANONYMOUS, provider_error=exc, reason=exc.code)
+        except TokenError:
+            claims = None
+
+        if claims is not None and not self._needs_refresh(claims, now):
+            auth = self._auth(session, claims)
+            if unsealed.stale_password:
+                # D5: opened with an old password: re-seal with the primary now.
+                return SessionOutcome(auth, self._write_session(request, session))
+            self.sessions.put(value, auth, self._fresh_until(claims))
+            return SessionOutcome(auth)
+
+        outcome = yield from self._refresh(request, session, claims, now)
+        return outcome
+
+    def _refresh(
+        self,
+        request: RequestInfo,
+        session: SessionData,
+        claims: dict[str, Any] | None,
+        now: float,
+        organization_id: str | None = None,
+    ) -> Steps[SessionOutcome]:
+        """Refresh the session (E1-E7): transient failures keep it, terminal ones end it."""
+        org = organization_id
+        if org is None:
+            source = claims if claims is not None else _unverified_claims(session.access_token)
+            raw_org = source.get("org_id")
+            org = raw_org if isinstance(raw_org, str) else session.organization_id
+        dead_key = refresh_key(session.refresh_token)
+        first_refusal = self._dead_refresh.get(dead_key, now)
+        if first_refusal is not None:
+            return self._refresh_refused(request, session, claims, now, first_refusal)
+        try:
+            tokens: TokenResponse = yield RefreshTokens(session.refresh_token, org)
+        except ProviderError as exc:
+            if exc.transient:
+                logger.warning("refresh failed transiently (%s); session kept", exc.code)
+                if claims is not None:
+                    # E5: the proactive refresh failed but the token is still valid.
+                    return SessionOutcome(self._auth(session, claims))
+                return SessionOutcome(ANONYMOUS, provider_error=exc, reason=exc.code)
+            logger.info(
+                "refresh refused by WorkOS (%s) for user %s", exc.oauth_error, session.user.id
+            )
+            self._dead_refresh.put(dead_key, now, now + self.refresh_grace_seconds * 20)
+            return self._refresh_refused(request, session, claims, now, now)
+
+        try:
+            new_claims = yield from self._verify(tokens.access_token, now)
+            new_session = tokens.to_session()
+            ensure_user_access_token(new_claims)
+        except (TokenError, ValueError, KeySetUnavailableError) as exc:
+            # B7 / row 29: a refresh answer we cannot verify is a failure; nothing sealed.
+            logger.warning("refresh returned an unusable token (%s)", getattr(exc, "code", exc))
+            if claims is not None:
+                return SessionOutcome(self._auth(session, claims))
+            return SessionOutcome(ANONYMOUS, reason="refresh_unusable")
+        auth = self._auth(new_session, new_claims)
+        set_cookies = self._write_session(request, new_session, auth=auth, claims=new_claims)
+        logger.info("session refreshed for user %s", new_session.user.id)
+        return SessionOutcome(auth, set_cookies)
+
+    def _refresh_refused(
+        self,
+        request: RequestInfo,
+        session: SessionData,
+        claims: dict[str, Any] | None,
+        now: float,
+        first_refusal: float,
+    ) -> SessionOutcome:
+        """WorkOS refused this refresh token (``invalid_grant``...).
+
+        The request is signed out. The cookie is deleted only when the refusal is older
+        than the grace window: a refusal seen first *now* may be a race lost against
+        another process whose fresh cookie is on its way to the browser, and sending a
+        deletion could overwrite it (E4, next-auth#8897). A browser still sending this
+        cookie after the window has no newer one, so then it goes.
+        """
+        clear: list[str] = []
+        if now - first_refusal >= self.refresh_grace_seconds:
+            clear = self._clear_session_cookies(request)
+        return SessionOutcome(ANONYMOUS, clear, reason="refresh_refused")
+
+    def _verify(self, token: str, now: float) -> Steps[dict[str, Any]]:
+        """Verify an access token, fetching the JWKS when the cache says so (F3, F9, F10)."""
+        kid = token_kid(token)
+        if self.jwks.should_fetch(kid, now):
+            try:
+                data = yield FetchJWKS()
+                self.jwks.store(data, now)
+            except ProviderError as exc:
+                logger.warning("JWKS fetch failed (%s); keeping last-known-good keys", exc.code)
+                self.jwks.record_failure(now)
+        key = key_for_token(self.jwks, kid, now)
+        claims = verify_access_token(
+            token,
+            key,
+            now=now,
+            leeway=self.config.jwt_leeway,
+            issuer=self.config.issuer,
+        )
+        ensure_user_access_token(claims)
+        return claims
+
+    # ------------------------------------------------------------------ helpers
+
+    def _buffer(self, claims: Mapping[str, Any]) -> float:
+        configured = self.config.refresh_buffer
+        if configured is not None:
+            return float(configured)
+        exp, iat = claims.get("exp"), claims.get("iat")
+        if isinstance(exp, (int, float)) and isinstance(iat, (int, float)) and exp - iat <= 300:
+            return 30.0
+        return 60.0
+
+    def _needs_refresh(self, claims: Mapping[str, Any], now: float) -> bool:
+        exp = float(claims["exp"])
+        return exp - now <= self._buffer(claims) or exp <= now
+
+    def _fresh_until(self, claims: Mapping[str, Any]) -> float:
+        exp = float(claims["exp"])
+        return min(exp - self._buffer(claims), exp)
+
+    def _auth(self, session: SessionData, claims: Mapping[str, Any]) -> Auth:
+        fields = claims_to_auth_fields(claims)
+        if session.impersonator is not None:
+            fields["impersonator"] = session.impersonator
+        return Auth(
+            user=session.user,
+            access_token=session.access_token,
+            claims=claims,
+            source="cookie",
+            **fields,
+        )
+
+    def _existing_cookie_names(self, request: RequestInfo) -> list[str]:
+        if not request.cookie:
+            return []
+        return list(parse_cookie_header(request.cookie))
+
+    def _write_session(
+        self,
+        request: RequestInfo,
+        session: SessionData,
+        *,
+        auth: Auth | None = None,
+        claims: Mapping[str, Any] | None = None,
+    ) -> list[str]:
+        """Seal ``session`` into Set-Cookie values (chunked when needed) and cache it."""
+        value = self.sealer.seal(encode_session(session, camel=self._camel), purpose="session")
+        set_cookies = chunk_cookie(
+            self._session_options,
+            value,
+            max_chunks=self.config.max_cookie_chunks,
+            existing=self._existing_cookie_names(request),
+        )
+        if auth is not None and claims is not None:
+            self.sessions.put(value, auth, self._fresh_until(claims))
+        return set_cookies
+
+    def _clear_session_cookies(self, request: RequestInfo) -> list[str]:
+        """Deletions for the session cookie and any chunks of it the browser sent."""
+        return delete_cookie_and_chunks(self._session_options, self._existing_cookie_names(request))
+
+    def _verifier_options(self, name: str) -> CookieOptions:
+        return verifier_cookie_options(self.config, name)
+
+    def _verifier_cookies(self, request: RequestInfo) -> list[str]:
+        return [
+            n
+            for n in self._existing_cookie_names(request)
+            if n == LEGACY_VERIFIER_COOKIE or n.startswith(VERIFIER_COOKIE_PREFIX)
+        ]
+
+    def _local_url(self, request: RequestInfo, path: str) -> str:
+        """A path of this app, with the mount prefix (``root_path``/``SCRIPT_NAME``)."""
+        return f"{request.root_path}{path}"
+
+    def login_url(self, request: RequestInfo, return_to: str | None = None) -> str:
+        url = self._local_url(request, self.config.login_path)
+        if return_to:
+            url += "?returnTo=" + quote(return_to, safe="/")
+        return url
+
+    # ------------------------------------------------------------------ guard
+
+    def guard(self, request: RequestInfo, outcome: SessionOutcome) -> Response | None:
+        """Apply the protection rules: None to continue, or the refusal."""
+        requirement = self.rules.requirement(request.path)
+        if requirement is None:
+            return None
+        auth = outcome.auth
+        if not auth.is_authenticated:
+            if outcome.provider_error is not None:
+                # A WorkOS outage is not a sign-out: say so, keep the session (H4).
+                return self.error_response(request, outcome.provider_error)
+            if request.wants_html:
+                status = 307 if request.method in ("GET", "HEAD") else 303
+                return redirect(self.login_url(request, request.full_path), status=status)
+            return json_response(
+                {"error": "unauthorized", "error_description": "Sign-in required."},
+                status=401,
+            )
+        missing = [p for p in requirement.permissions if p not in auth.permissions]
+        lacks_role = bool(requirement.roles) and not any(
+            auth.has_role(r) for r in requirement.roles
+        )
+        if missing or lacks_role:
+            err = AuthKitError("You do not have access to this page.", code="forbidden", status=403)
+            return self.error_response(request, err)
+        return None
+
+    def error_response(
+        self,
+        request: RequestInfo,
+        error: AuthKitError,
+        *,
+        return_to: str | None = None,
+        set_cookies: list[str] | None = None,
+    ) -> Response:
+        """The standard error answer: an HTML page for browsers, JSON for API clients."""
+        status = error.status if 400 <= error.status < 600 else 400
+        if status >= 500 and not isinstance(error, ProviderError):
+            status = 400
+        if request.wants_html:
+            titles = {
+                401: "Sign-in required",
+                403: "Access denied",
+                502: "Sign-in service unavailable",
+                503: "Sign-in service unavailable",
+            }
+            title = titles.get(status, "Sign-in failed")
+            message = error.message
+            if isinstance(error, ProviderError):
+                message = "WorkOS could not be reached. Your session is safe; please try again."
+            response = html_response(
+                error_page(
+                    title=title,
+                    message=message,
+                    code=error.code,
+                    action_url=self.login_url(request, return_to),
+                    action_label="Sign in again" if status < 500 else "Try again",
+                ),
+                status=status,
+            )
+        else:
+            body: dict[str, Any] = {"error": error.code, "error_description": error.message}
+            response = json_response(body, status=status)
+        if isinstance(error, ProviderError) and status == 503:
+            retry = int(error.retry_after) if error.retry_after else 1
+            response.headers.append(("retry-after", str(max(retry, 1))))
+        if set_cookies:
+            response.add_cookies(set_cookies)
+        return response
+
+    # ------------------------------------------------------------------ routes
+
+    def _query(self, request: RequestInfo) -> dict[str, list[str]]:
+        try:
+            return parse_qs(request.query_string, keep_blank_values=True, max_num_fields=64)
+        except ValueError:
+            return {}
+
+    def _login(
+        self, request: RequestInfo, now: float, urls: UrlBuilder, *, signup: bool
+    ) -> Response:
+        """``GET /login`` and ``/signup``: start a flow with fresh state + PKCE (A1-A9)."""
+        if request.method not in ("GET", "HEAD"):
+            return self.error_response(
+                request, AuthKitError("Use GET to sign in.", code="method_not_allowed", status=405)
+            )
+        query = self._query(request)
+
+        def one(name: str) -> str | None:
+            values = query.get(name)
+            if not values:
+                return None
+            value = values[0]
+            return value[:_MAX_QUERY_VALUE] if value else None
+
+        return_to = safe_return_path(one("returnTo"), default=self.config.after_sign_in_path)
+        try:
+            state, sealed = create_login_state(
+                self.sealer,
+                return_to=return_to,
+                custom_state=_first(query, "state"),
+                redirect_uri=self.config.redirect_uri,
+                now=now,
+                max_custom_state_bytes=self.config.max_custom_state_bytes,
+            )
+        except LoginStateError as exc:
+            return self.error_response(request, exc)
+        params: dict[str, Any] = {
+            "provider": "authkit",
+            "redirect_uri": self.config.redirect_uri,
+            "state": sealed,
+            "code_challenge": pkce_challenge(state.code_verifier),
+            "code_challenge_method": "S256",
+        }
+        if signup:
+            params["screen_hint"] = "sign-up"
+        for name in ("login_hint", "organization_id", "prompt"):
+            value = one(name)
+            if value:
+                params[name] = value
+        max_age = one("max_age")
+        if max_age is not None and max_age.isdigit() and len(max_age) < 10:
+            params["max_age"] = int(max_age)
+        location = urls.get_authorization_url(**params)
+
+        cookie_name = verifier_cookie_name(sealed)
+        verifier_cookie = set_cookie(self._verifier_options(cookie_name), sealed)
+        if len(verifier_cookie) > 3800:
+            # A9: refuse rather than emit a cookie the browser would drop.
+            return self.error_response(
+                request,
+                LoginStateError(
+                    "The sign-in state is too large for a cookie.", code="verifier_cookie_too_large"
+                ),
+            )
+        stale = stale_verifier_cookies(
+            self._verifier_cookies(request),
+            keep=cookie_name,
+            max_pending=self.config.max_pending_flows,
+        )
+        cookies = [verifier_cookie]
+        cookies.extend(delete_cookie(self._verifier_options(n)) for n in stale if n != cookie_name)
+        return redirect(location, status=302).add_cookies(cookies)
+
+    def _callback(self, request: RequestInfo, now: float) -> Steps[Response]:
+        """The redirect URI: the checks of the security checklist B1-B11, in order."""
+        query = self._query(request)
+        verifier_names = self._verifier_cookies(request)
+        state_values = query.get("state", [])
+        # B3: whatever happens, this flow's verifier cookie is expired (and the legacy one).
+        clear: list[str] = []
+        if state_values and state_values[0]:
+            own = verifier_cookie_name(state_values[0])
+            clear = [
+                delete_cookie(self._verifier_options(n))
+                for n in verifier_names
+                if n in (own, LEGACY_VERIFIER_COOKIE)
+            ]
+
+        def fail(code: str, message: str, status: int = 400) -> Response:
+            logger.info("sign-in callback refused: %s", code)
+            return self.error_response(
+                request, CallbackError(message, code=code, status=status), set_cookies=clear
+            )
+
+        if request.method not in ("GET", "HEAD"):
+            return fail("method_not_allowed", "The sign-in callback only accepts GET.", 405)
+        for name in ("code", "state", "error", "iss"):
+            if len(query.get(name, [])) > 1:
+                return fail("duplicate_params", f"The callback has more than one {name!r}.")  # B5
+        error = _first(query, "error")
+        code = _first(query, "code")
+        state = _first(query, "state")
+        if error:
+            description = (_first(query, "error_description") or "")[:300]
+            message = f"WorkOS reported: {description or error}"
+            return fail("authorization_error", message)  # B4: escaped by the page renderer
+        if not code or not state:
+            return fail("missing_auth_params", "Missing required auth parameter.")  # B1
+
+        cookies = parse_cookie_header(request.cookie) if request.cookie else {}
+        cookie_value = cookies.get(verifier_cookie_name(state)) or cookies.get(
+            LEGACY_VERIFIER_COOKIE
+        )
+        if not cookie_value:
+            return fail(
+                "missing_pkce_cookie",
+                "Sign-in session could not be verified. Please try signing in again.",
+            )
+        if not hmac.compare_digest(cookie_value.encode(), state.encode()):
+            return fail("oauth_state_mismatch", "OAuth state mismatch.")
+        try:
+            login_state = open_login_state(self.sealer, state, now=now)
+        except LoginStateError:
+            return fail("invalid_login_state", "The sign-in attempt expired. Please sign in again.")
+        iss = _first(query, "iss")
+        if iss is not None and self.config.issuer is not None:
+            allowed = (
+                (self.config.issuer,)
+                if isinstance(self.config.issuer, str)
+                else tuple(self.config.issuer)
+            )
+            if iss not in allowed:
+                return fail("issuer_mismatch", "The callback came from an unexpected issuer.")  # B6
+
+        try:
+            tokens: TokenResponse = yield ExchangeCode(code, login_state.code_verifier)
+        except ProviderError as exc:
+            if exc.transient:
+                return self.error_response(
+                    request, exc, return_to=login_state.return_pathname, set_cookies=clear
+                )
+            logger.info("code exchange refused by WorkOS (%s)", exc.oauth_error)
+            return fail(
+                "code_exchange_failed",
+                "The sign-in code was refused (it may have expired or been used already).",
+            )
+        try:
+            claims = yield from self._verify(tokens.access_token, now)
+            session = tokens.to_session()
+            if claims.get("sub") != session.user.id:
+                raise TokenError("Token subject is not the user.", code="user_mismatch")
+        except KeySetUnavailableError as exc:
+            return self.error_response(request, exc, set_cookies=clear)
+        except (TokenError, ValueError):
+            return fail(
+                "invalid_tokens", "WorkOS returned tokens that could not be verified."
+            )  # B7
+        auth = self._auth(session, claims)
+        try:
+            session_cookies = self._write_session(request, session, auth=auth, claims=claims)
+        except CookieTooLargeError as exc:
+            return self.error_response(request, exc, set_cookies=clear)
+        logger.info("signed in user %s", session.user.id)
+        target = resolve_return_to(
+            self.config.origin, request.root_path + login_state.return_pathname
+        )
+        return redirect(target, status=302).add_cookies([*session_cookies, *clear])
+
+    def _logout(self, request: RequestInfo, now: float, urls: UrlBuilder) -> Response:
+        """``GET``/``POST /logout``: end the WorkOS session, clear every cookie we set (G)."""
+        cross_site = (request.sec_fetch_site or "").lower() == "cross-site"
+        if request.method not in ("GET", "POST", "HEAD"):
+            return self.error_response(
+                request,
+                AuthKitError("Use POST to sign out.", code="method_not_allowed", status=405),
+            )
+        if cross_site and (request.method == "POST" or not self.config.logout_cross_site_get):
+            # G3: another site cannot sign the user out (or in) behind their back.
+            return self.error_response(
+                request,
+                AuthKitError(
+                    "Sign-out must start from this site.", code="cross_site_logout", status=403
+                ),
+            )
+        cookies = parse_cookie_header(request.cookie) if request.cookie else {}
+        clear = self._clear_session_cookies(request)
+        clear.extend(
+            delete_cookie(self._verifier_options(n)) for n in self._verifier_cookies(request)
+        )
+        session_id: str | None = None
+        value = join_cookie(cookies, self._cookie_name, max_chunks=self.config.max_cookie_chunks)
+        if value is not None:
+            self.sessions.pop(value)
+            try:
+                session = decode_session(self.sealer.unseal(value, purpose="session", now=now))
+                sid = _unverified_claims(session.access_token).get("sid")
+                if isinstance(sid, str) and sid:
+                    session_id = sid
+                    self._ended_sessions.put(sid, True, now + 3600)
+                    logger.info("signed out user %s", session.user.id)
+            except SealError:
+                pass
+        after = self.config.resolved_after_sign_out_url
+        if session_id is not None:
+            location = urls.get_logout_url(session_id=session_id, return_to=after)
+        else:
+            location = after or self._local_url(request, "/")
+        if not request.wants_html and request.method == "POST":
+            return json_response({"signed_out": True, "logout_url": location}).add_cookies(clear)
+        status = 303 if request.method == "POST" else 302
+        return redirect(location, status=status).add_cookies(clear)
+
+    def _me(self, request: RequestInfo, outcome: SessionOutcome) -> Response:
+        """``GET /auth/me``: who is signed in, never the tokens."""
+        if outcome.provider_error is not None and not outcome.auth.is_authenticated:
+            return self.error_response(request, outcome.provider_error)
+        return json_response(outcome.auth.to_public_dict()).add_cookies(outcome.set_cookies)

@@ -1,0 +1,83 @@
+"""Which paths need a signed-in user, and which permissions or roles.
+
+Patterns are globs compiled once at start-up into one regular expression per list, so
+matching costs one ``re.match`` per request whatever the number of patterns. ``*``
+matches any characters including ``/`` (``"/*"`` protects everything, ``"/admin/*"``
+everything below ``/admin/``); ``?`` one character. Public patterns win over
+protected ones, and the auth routes are always reachable (the adapter routes them
+before any rule is consulted), so a protect-all rule can never lock out the callback.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """What a matched path demands of the request."""
+
+    permissions: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+
+
+_SIGNED_IN = Requirement()
+
+
+def _compile(patterns: Iterable[str]) -> re.Pattern[str] | None:
+    parts = [fnmatch.translate(p) for p in patterns if p]
+    if not parts:
+        return None
+    return re.compile("|".join(f"(?:{p})" for p in parts))
+
+
+class ProtectionRules:
+    """Compiled protection rules; ``requirement(path)`` is the only per-request call."""
+
+    __slots__ = ("_permission_rules", "_protected", "_public", "_role_rules")
+
+    def __init__(
+        self,
+        *,
+        protected: Iterable[str] = (),
+        public: Iterable[str] = (),
+        permission_rules: Mapping[str, Iterable[str]] | None = None,
+        role_rules: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
+        permission_rules = permission_rules or {}
+        role_rules = role_rules or {}
+        # A path with a permission or role rule is protected even if not listed.
+        self._protected = _compile([*protected, *permission_rules, *role_rules])
+        self._public = _compile(public)
+        self._permission_rules = [
+            (re.compile(fnmatch.translate(p)), tuple(perms))
+            for p, perms in permission_rules.items()
+        ]
+        self._role_rules = [
+            (re.compile(fnmatch.translate(p)), tuple(roles)) for p, roles in role_rules.items()
+        ]
+
+    @property
+    def protects_anything(self) -> bool:
+        return self._protected is not None
+
+    def requirement(self, path: str) -> Requirement | None:
+        """None when the path is open; otherwise what it requires (at least sign-in)."""
+        if self._protected is None or not self._protected.match(path):
+            return None
+        if self._public is not None and self._public.match(path):
+            return None
+        if not self._permission_rules and not self._role_rules:
+            return _SIGNED_IN
+        perms: list[str] = []
+        roles: list[str] = []
+        for pattern, needed in self._permission_rules:
+            if pattern.match(path):
+                perms.extend(needed)
+        for pattern, needed in self._role_rules:
+            if pattern.match(path):
+                roles.extend(needed)
+        return Requirement(tuple(perms), tuple(roles)) if perms or roles else _SIGNED_IN

@@ -1,0 +1,139 @@
+"""The async driver: runs engine steps with ``workos.AsyncWorkOSClient`` (for ASGI).
+
+Nothing here blocks the event loop: WorkOS calls are awaited, and concurrent
+requests that need the same refresh (or the JWKS) await one shared task (E2, F8).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from workos import AsyncWorkOSClient
+
+from authkit_middleware.core.effects import Effect, ExchangeCode, FetchJWKS, RefreshTokens, Steps
+from authkit_middleware.core.engine import AuthKit, Decision, refresh_key
+from authkit_middleware.core.errors import ProviderError
+from authkit_middleware.core.http import RequestInfo
+from authkit_middleware.core.provider_errors import classify
+from authkit_middleware.core.session import TokenResponse
+from authkit_middleware.drivers._common import (
+    call_options,
+    client_kwargs,
+    jwks_dict,
+    retry_delay,
+    token_response,
+)
+
+T = TypeVar("T")
+
+
+class _Flights:
+    """Single-flight for tasks: the first caller's coroutine runs as a shared task.
+
+    Shielded, so a follower whose client disconnected does not cancel the refresh
+    the others are waiting for. Keyed per event loop implicitly: a driver belongs to
+    one app, which runs in one loop.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, asyncio.Future[Any]] = {}
+
+    async def do(self, key: str, fn: Callable[[], Awaitable[T]]) -> T:
+        task = self._tasks.get(key)
+        if task is None:
+            task = asyncio.ensure_future(fn())
+            self._tasks[key] = task
+            task.add_done_callback(lambda _t: self._tasks.pop(key, None))
+        return await asyncio.shield(task)
+
+
+class AsyncDriver:
+    """Performs the core's effects with the async SDK; ``decide`` is the adapter's call."""
+
+    def __init__(self, kit: AuthKit, client: AsyncWorkOSClient | None = None) -> None:
+        self.kit = kit
+        self.config = kit.config
+        self.client = client or AsyncWorkOSClient(**client_kwargs(kit.config))
+        self.urls = self.client.user_management
+        self._flights = _Flights()
+
+    async def decide(self, request: RequestInfo) -> Decision:
+        kit = self.kit
+        now = kit.clock()
+        fast = kit.fast(request, now)
+        if fast is not None:
+            return fast
+        return await self.run(kit.handle(request, now, self.urls))
+
+    async def run(self, steps: Steps[T]) -> T:
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                effect = steps.throw(error) if error is not None else steps.send(value)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            value, error = None, None
+            try:
+                value = await self.perform(effect)
+            except ProviderError as exc:
+                error = exc
+
+    async def perform(self, effect: Effect) -> Any:
+        if isinstance(effect, RefreshTokens):
+            return await self._refresh(effect)
+        if isinstance(effect, FetchJWKS):
+            return await self._flights.do("jwks", self._fetch_jwks)
+        if isinstance(effect, ExchangeCode):
+            return await self._exchange(effect)
+        raise TypeError(f"unknown effect {effect!r}")
+
+    async def _fetch_jwks(self) -> dict[str, Any]:
+        try:
+            data = await self.urls.get_jwks(
+                self.config.client_id, request_options=call_options(self.config, retries=1)
+            )
+        except Exception as exc:
+            raise classify(exc, action="JWKS fetch") from exc
+        return jwks_dict(data)
+
+    async def _exchange(self, effect: ExchangeCode) -> TokenResponse:
+        try:
+            data = await self.urls.authenticate_with_code(
+                code=effect.code,
+                code_verifier=effect.code_verifier,
+                request_options=call_options(self.config),
+            )
+        except Exception as exc:
+            raise classify(exc, action="code exchange") from exc
+        return token_response(data)
+
+    async def _refresh(self, effect: RefreshTokens) -> TokenResponse:
+        kit = self.kit
+        key = refresh_key(effect.refresh_token, effect.organization_id)
+        cached: TokenResponse | None = kit.refresh_grace.get(key, kit.clock())
+        if cached is not None:
+            return cached
+        return await self._flights.do(key, lambda: self._refresh_once(effect, key))
+
+    async def _refresh_once(self, effect: RefreshTokens, key: str) -> TokenResponse:
+        kit = self.kit
+        for attempt in range(2):
+            try:
+                data = await self.urls.authenticate_with_refresh_token(
+                    refresh_token=effect.refresh_token,
+                    organization_id=effect.organization_id,
+                    request_options=call_options(self.config),
+                )
+                break
+            except Exception as exc:
+                error = classify(exc, action="session refresh")
+                delay = retry_delay(error, self.config)
+                if attempt or delay is None:
+                    raise error from exc
+                await asyncio.sleep(delay)
+        tokens = token_response(data)
+        kit.refresh_grace.put(key, tokens, kit.clock() + kit.refresh_grace_seconds)
+        return tokens

@@ -1,0 +1,168 @@
+"""The sync driver: runs engine steps with ``workos.WorkOSClient`` (for WSGI).
+
+Concurrency is threads: ``_Flights`` lets one thread do a refresh (or a JWKS fetch)
+while the others with the same key wait for its result, so N concurrent requests
+carrying one expired cookie make one call to WorkOS (checklist E2).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from workos import WorkOSClient
+
+from authkit_middleware.core.effects import Effect, ExchangeCode, FetchJWKS, RefreshTokens, Steps
+from authkit_middleware.core.engine import AuthKit, Decision, refresh_key
+from authkit_middleware.core.errors import ProviderError
+from authkit_middleware.core.http import RequestInfo
+from authkit_middleware.core.provider_errors import classify
+from authkit_middleware.core.session import TokenResponse
+from authkit_middleware.drivers._common import (
+    call_options,
+    client_kwargs,
+    jwks_dict,
+    retry_delay,
+    token_response,
+)
+
+T = TypeVar("T")
+
+
+class _Call:
+    __slots__ = ("done", "error", "result")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+
+class _Flights:
+    """Single-flight for threads: one leader per key, followers wait for its outcome."""
+
+    def __init__(self, wait_timeout: float) -> None:
+        self._lock = threading.Lock()
+        self._calls: dict[str, _Call] = {}
+        self._wait_timeout = wait_timeout
+
+    def do(self, key: str, fn: Callable[[], T]) -> T:
+        with self._lock:
+            call = self._calls.get(key)
+            leader = call is None
+            if call is None:
+                call = self._calls[key] = _Call()
+        if not leader:
+            if not call.done.wait(self._wait_timeout):
+                raise ProviderError("Timed out waiting for a WorkOS call.", transient=True)
+            if call.error is not None:
+                raise call.error
+            return call.result  # type: ignore[no-any-return]
+        try:
+            call.result = fn()
+            return call.result  # type: ignore[no-any-return]
+        except BaseException as exc:
+            call.error = exc
+            raise
+        finally:
+            with self._lock:
+                self._calls.pop(key, None)
+            call.done.set()
+
+
+class SyncDriver:
+    """Performs the core's effects with the sync SDK; ``decide`` is the adapter's call."""
+
+    def __init__(self, kit: AuthKit, client: WorkOSClient | None = None) -> None:
+        self.kit = kit
+        self.config = kit.config
+        self.client = client or WorkOSClient(**client_kwargs(kit.config))
+        self.urls = self.client.user_management
+        self._flights = _Flights(wait_timeout=kit.config.request_timeout * 3 + 1)
+
+    def decide(self, request: RequestInfo) -> Decision:
+        """The decision for one request: from memory when possible, else the pipeline."""
+        kit = self.kit
+        now = kit.clock()
+        fast = kit.fast(request, now)
+        if fast is not None:
+            return fast
+        return self.run(kit.handle(request, now, self.urls))
+
+    def run(self, steps: Steps[T]) -> T:
+        """Drive a core generator to completion, performing each effect it yields."""
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                effect = steps.throw(error) if error is not None else steps.send(value)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            value, error = None, None
+            try:
+                value = self.perform(effect)
+            except ProviderError as exc:
+                error = exc
+
+    def perform(self, effect: Effect) -> Any:
+        if isinstance(effect, RefreshTokens):
+            return self._refresh(effect)
+        if isinstance(effect, FetchJWKS):
+            return self._flights.do("jwks", self._fetch_jwks)
+        if isinstance(effect, ExchangeCode):
+            return self._exchange(effect)
+        raise TypeError(f"unknown effect {effect!r}")
+
+    def _fetch_jwks(self) -> dict[str, Any]:
+        try:
+            data = self.urls.get_jwks(
+                self.config.client_id, request_options=call_options(self.config, retries=1)
+            )
+        except Exception as exc:
+            raise classify(exc, action="JWKS fetch") from exc
+        return jwks_dict(data)
+
+    def _exchange(self, effect: ExchangeCode) -> TokenResponse:
+        # B11: never retried, the code is single-use.
+        try:
+            data = self.urls.authenticate_with_code(
+                code=effect.code,
+                code_verifier=effect.code_verifier,
+                request_options=call_options(self.config),
+            )
+        except Exception as exc:
+            raise classify(exc, action="code exchange") from exc
+        return token_response(data)
+
+    def _refresh(self, effect: RefreshTokens) -> TokenResponse:
+        kit = self.kit
+        key = refresh_key(effect.refresh_token, effect.organization_id)
+        cached: TokenResponse | None = kit.refresh_grace.get(key, kit.clock())
+        if cached is not None:
+            return cached
+        return self._flights.do(key, lambda: self._refresh_once(effect, key))
+
+    def _refresh_once(self, effect: RefreshTokens, key: str) -> TokenResponse:
+        kit = self.kit
+        cached: TokenResponse | None = kit.refresh_grace.get(key, kit.clock())
+        if cached is not None:
+            return cached
+        for attempt in range(2):
+            try:
+                data = self.urls.authenticate_with_refresh_token(
+                    refresh_token=effect.refresh_token,
+                    organization_id=effect.organization_id,
+                    request_options=call_options(self.config),
+                )
+                break
+            except Exception as exc:
+                error = classify(exc, action="session refresh")
+                delay = retry_delay(error, self.config)
+                if attempt or delay is None:
+                    raise error from exc
+                time.sleep(delay)
+        tokens = token_response(data)
+        kit.refresh_grace.put(key, tokens, kit.clock() + kit.refresh_grace_seconds)
+        return tokens

@@ -1,0 +1,139 @@
+"""``AuthKitWSGIMiddleware``: WorkOS AuthKit in front of any WSGI app, in one line.
+
+Pure WSGI (PEP 3333): it forwards the app's response iterable untouched (so its
+``close()`` is called by the server) and passes ``exc_info`` through
+``start_response``. Every rule lives in ``authkit_middleware.core``. Usage::
+
+    from authkit_middleware import AuthKitWSGIMiddleware
+
+    app.wsgi_app = AuthKitWSGIMiddleware(app.wsgi_app)    # Flask
+    application = AuthKitWSGIMiddleware(get_wsgi_application())   # Django
+
+Each request gets ``environ["authkit"]``, an :class:`~authkit_middleware.Auth`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from workos import WorkOSClient
+
+from authkit_middleware.core.config import AuthKitConfig
+from authkit_middleware.core.engine import AuthKit, Respond
+from authkit_middleware.core.http import RequestInfo, session_cache_headers
+from authkit_middleware.drivers.sync import SyncDriver
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+ENVIRON_KEY = "authkit"
+
+_ENVIRON_FIELDS: tuple[tuple[str, str], ...] = (
+    ("HTTP_COOKIE", "cookie"),
+    ("HTTP_ACCEPT", "accept"),
+    ("HTTP_AUTHORIZATION", "authorization"),
+    ("HTTP_ORIGIN", "origin"),
+    ("CONTENT_TYPE", "content_type"),
+    ("HTTP_SEC_FETCH_SITE", "sec_fetch_site"),
+    ("HTTP_SEC_FETCH_DEST", "sec_fetch_dest"),
+    ("HTTP_SEC_FETCH_MODE", "sec_fetch_mode"),
+    ("HTTP_SEC_PURPOSE", "purpose"),
+    ("HTTP_PURPOSE", "purpose"),
+    ("HTTP_USER_AGENT", "user_agent"),
+    ("REMOTE_ADDR", "client_ip"),
+)
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
+
+
+def request_info(environ: WSGIEnvironment) -> RequestInfo:
+    """The request facts the core needs; ``PATH_INFO`` is already mount-relative."""
+    raw_path: str = environ.get("PATH_INFO", "") or "/"
+    try:
+        # PEP 3333 hands the path over as latin-1-decoded bytes; browsers send UTF-8.
+        path = raw_path.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        path = raw_path
+    info = RequestInfo(
+        method=environ.get("REQUEST_METHOD", "GET"),
+        path=path,
+        query_string=environ.get("QUERY_STRING", ""),
+        root_path=environ.get("SCRIPT_NAME", ""),
+    )
+    for key, attr in _ENVIRON_FIELDS:
+        value = environ.get(key)
+        if value is not None and getattr(info, attr) is None:
+            setattr(info, attr, value)
+    return info
+
+
+class AuthKitWSGIMiddleware:
+    """WorkOS AuthKit sign-in, session and protection for a WSGI app.
+
+    :param app: the WSGI app to protect.
+    :param config: an :class:`AuthKitConfig`; without it, one is read from the
+        environment, with ``options`` (any ``AuthKitConfig`` field) winning.
+    :param client: a ``WorkOSClient`` to use instead of building one.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApplication,
+        *,
+        config: AuthKitConfig | None = None,
+        client: WorkOSClient | None = None,
+        **options: Any,
+    ) -> None:
+        self.app = app
+        if config is None:
+            config = AuthKitConfig.from_env(**options)
+        elif options:
+            config = config.replace(**options)
+        self.config = config
+        self.kit = AuthKit(config)
+        self.driver = SyncDriver(self.kit, client)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        decision = self.driver.decide(request_info(environ))
+        if isinstance(decision, Respond):
+            response = decision.response
+            start_response(_status_line(response.status), list(response.headers))
+            return [response.body]
+        auth = decision.auth
+        environ[ENVIRON_KEY] = auth
+        set_cookies = decision.set_cookies
+        if not set_cookies and not auth.is_authenticated:
+            return self.app(environ, start_response)
+
+        def session_start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+        ) -> Any:
+            cache_control: str | None = None
+            vary: str | None = None
+            kept: list[tuple[str, str]] = []
+            for key, value in headers:
+                lowered = key.lower()
+                if lowered == "cache-control":
+                    cache_control = value
+                elif lowered == "vary":
+                    vary = value if vary is None else f"{vary}, {value}"
+                else:
+                    kept.append((key, value))
+            new_cc, new_vary = session_cache_headers(
+                cache_control, vary, cookies_set=bool(set_cookies)
+            )
+            kept.append(("Cache-Control", new_cc))
+            kept.append(("Vary", new_vary))
+            kept.extend(("Set-Cookie", c) for c in set_cookies)
+            return start_response(status, kept, exc_info)
+
+        # The app's iterable is returned as is: the server calls its close() (PEP 3333).
+        return self.app(environ, session_start_response)
