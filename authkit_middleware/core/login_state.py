@@ -217,10 +217,11 @@ def create_login_state(
 def verifier_set_cookie(options: CookieOptions, sealed: str) -> str:
     """The verifier ``Set-Cookie`` for ``sealed`` (named per flow); raises
     :class:`LoginStateError` ``verifier_cookie_too_large`` above 3800 bytes (A9)."""
-    header = set_cookie(options.with_name(verifier_cookie_name(sealed)), sealed)
-    if len(header) > MAX_VERIFIER_SET_COOKIE_BYTES:
+    named = options.with_name(verifier_cookie_name(sealed))
+    # Measured before building, so the flow-level error wins over set_cookie's 4096 cap.
+    if len(named.name) + 1 + len(sealed) + len(named.suffix) > MAX_VERIFIER_SET_COOKIE_BYTES:
         raise LoginStateError("verifier_cookie_too_large")
-    return header
+    return set_cookie(named, sealed)
 
 
 def open_login_state(sealer: StateSealer, sealed: str, *, now: float) -> LoginState:
