@@ -625,3 +625,56 @@ def test_real_clock_smoke(private_key: rsa.RSAPrivateKey) -> None:
     now = time.time()
     tok = rs256(private_key, claims(iat=int(now), exp=int(now) + 300))
     assert verify(tok, private_key.public_key(), now=now)
+
+
+# -- against the local emulator over HTTP, through the real SDK ------------------------------
+
+
+@pytest.mark.slow
+def test_emulator_jwks_via_sdk_verifies_its_tokens() -> None:
+    """The JWKS the SDK fetches (``get_jwks``) verifies tokens the emulator mints.
+
+    Also checks a rotation the way the engine drives it: new kid -> refetch -> verify.
+    """
+    import workos
+
+    from authkit_middleware.emulator import Emulator
+
+    emulator = Emulator()
+    with emulator.serve() as server:
+        client = workos.WorkOSClient(
+            api_key=server.api_key,
+            client_id=server.client_id,
+            base_url=server.base_url,
+            max_retries=0,
+        )
+        try:
+            cache = JWKSCache()
+            now = time.time()
+            jwks = client.user_management.get_jwks(server.client_id).to_dict()
+            cache.store(jwks, now)
+            assert cache.has_keys and not cache.last_attempt_failed
+
+            session = emulator.issue_session("alice@example.com")
+            tok = session["access_token"]
+            key = key_for_token(cache, token_kid(tok), now)
+            verified = verify_access_token(tok, key, now=now, leeway=30.0, issuer=emulator.issuer)
+            ensure_user_access_token(verified)
+            assert verified["sub"] == session["user"]["id"]
+            assert claims_to_auth_fields(verified)["session_id"] == verified["sid"]
+
+            new_kid = emulator.rotate_signing_key()
+            tok2 = emulator.issue_session("alice@example.com")["access_token"]
+            assert token_kid(tok2) == new_kid
+            later = now + cache.refetch_cooldown
+            assert cache.key_for(new_kid, later) is None
+            assert cache.should_fetch(new_kid, later)
+            cache.store(client.user_management.get_jwks(server.client_id).to_dict(), later)
+            key2 = key_for_token(cache, new_kid, later)
+            assert verify_access_token(tok2, key2, now=now, leeway=30.0, issuer=emulator.issuer)
+            # The old key stays published, so the first token still verifies.
+            assert verify_access_token(
+                tok, key_for_token(cache, token_kid(tok), later), now=now, leeway=30.0, issuer=None
+            )
+        finally:
+            client.close()
