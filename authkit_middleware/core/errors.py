@@ -106,3 +106,4 @@ class KeySetUnavailableError(ProviderError):
 
     def __init__(self, message: str = "The WorkOS signing keys could not be fetched."):
         super().__init__(message, transient=True, code="jwks_unavailable")
+        self.status = 503

@@ -117,8 +117,13 @@ class SyncDriver:
 
     def _fetch_jwks(self) -> dict[str, Any]:
         try:
-            data = self.urls.get_jwks(
-                self.config.client_id, request_options=call_options(self.config, retries=1)
+            # Raw JSON through the SDK's transport: its JwksResponse model raises on
+            # any key it cannot model (an EC key, say), which would lose the whole
+            # set; KeySet skips unusable keys instead (F4, row 21).
+            data = self.client.request_raw(
+                "GET",
+                ("sso", "jwks", self.config.client_id),
+                request_options=call_options(self.config, retries=1),
             )
         except Exception as exc:
             raise classify(exc, action="JWKS fetch") from exc
