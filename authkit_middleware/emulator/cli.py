@@ -47,12 +47,27 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """Start the emulator and block until interrupted."""
+    """Start the emulator and block until interrupted (Ctrl-C or SIGTERM: exit 0)."""
+    out = out or sys.stdout
+    stop = threading.Event()
+    previous: Any = None
+    if threading.current_thread() is threading.main_thread():
+        # Installed before anything is printed: a supervisor may signal as soon as
+        # it has read the environment block. Restored on return (main() may be
+        # called in-process, e.g. from tests).
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    try:
+        return _serve(args, out, stop)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _serve(args: argparse.Namespace, out: TextIO, stop: threading.Event) -> int:
     from authkit_middleware.emulator.config import DEFAULT_ACCESS_TOKEN_TTL
     from authkit_middleware.emulator.emulator import Emulator
     from authkit_middleware.emulator.seed import SeedError
 
-    out = out or sys.stdout
     options: dict[str, Any] = {
         "auto_login": args.auto_login,
         "access_token_ttl": args.access_token_ttl or DEFAULT_ACCESS_TOKEN_TTL,
@@ -71,16 +86,13 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"authkit-middleware emulator: cannot start: {exc}", file=sys.stderr)
         return 1
 
-    for key, value in server.env().items():
-        out.write(f"{key}={value}\n")
-    out.write("\n")
-    out.write(_instructions(emulator, server.base_url, args.host))
-    out.flush()
-
-    stop = threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:
+        for key, value in server.env().items():
+            out.write(f"{key}={value}\n")
+        out.write("\n")
+        out.flush()
+        out.write(_instructions(emulator, server.base_url, args.host))
+        out.flush()
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:

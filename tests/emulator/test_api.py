@@ -39,7 +39,11 @@ def test_users_and_organizations(server: EmulatorServer) -> None:
     acme = server.emulator.get_organization("Acme Inc")
     assert alice is not None and acme is not None
     user = client.user_management.get_user(alice["id"])
-    assert (user.email, user.first_name, user.email_verified) == ("alice@example.com", "Alice", True)
+    assert (user.email, user.first_name, user.email_verified) == (
+        "alice@example.com",
+        "Alice",
+        True,
+    )
     org = client.organizations.get_organization(acme["id"])
     assert org.name == "Acme Inc" and [d.domain for d in org.domains] == ["acme.test"]
     with pytest.raises(NotFoundError) as missing:
@@ -139,9 +143,7 @@ def test_logout_and_revoke(server: EmulatorServer, browser: httpx.Client) -> Non
     other_sid = next(s["id"] for s in emulator.sessions() if s["user_id"] != session["user"]["id"])
     client.user_management.revoke_session(session_id=other_sid)
     with pytest.raises(BadRequestError) as revoked:
-        client.user_management.authenticate_with_refresh_token(
-            refresh_token=other["refresh_token"]
-        )
+        client.user_management.authenticate_with_refresh_token(refresh_token=other["refresh_token"])
     assert revoked.value.error == "invalid_grant"
     with pytest.raises(BadRequestError):
         client.user_management.revoke_session(session_id="session_unknown")

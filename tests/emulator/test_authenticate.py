@@ -149,9 +149,7 @@ def test_refresh_rotates_and_reuse_is_rejected(server: EmulatorServer) -> None:
     assert second.refresh_token != first["refresh_token"]
     assert _claims(second.access_token)["sid"] == _claims(first["access_token"])["sid"]
     with pytest.raises(BadRequestError) as reused:
-        client.user_management.authenticate_with_refresh_token(
-            refresh_token=first["refresh_token"]
-        )
+        client.user_management.authenticate_with_refresh_token(refresh_token=first["refresh_token"])
     assert reused.value.error == "invalid_grant"
     assert reused.value.error_description == "Invalid refresh token."
     with pytest.raises(BadRequestError):

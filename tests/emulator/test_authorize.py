@@ -65,9 +65,7 @@ def test_screen_hint_sign_up_creates_a_user(server: EmulatorServer, browser: htt
     response = browser.get(_url(server, screen_hint="sign-up"))
     assert "Create your account" in response.text and 'name="first_name"' in response.text
     page = parse_page(response)
-    short = submit(
-        browser, page, action="sign-up", email="dana@example.com", password="short"
-    )
+    short = submit(browser, page, action="sign-up", email="dana@example.com", password="short")
     assert short.status_code == 400 and "at least 8" in short.text
     taken = submit(browser, page, action="sign-up", email="bob@example.com", password="password1")
     assert "already exists" in taken.text
