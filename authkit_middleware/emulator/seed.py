@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, cast
@@ -354,8 +354,3 @@ def coerce_seed(seed: Seed | Mapping[str, Any] | str | Path | None) -> Seed:
     if isinstance(seed, (str, Path)):
         return load_seed(seed)
     return Seed.from_dict(seed).validate()
-
-
-def iter_strings(values: Iterable[Any]) -> tuple[str, ...]:
-    """Tuple of strings from a loosely typed list (control API input)."""
-    return tuple(str(v) for v in values)
