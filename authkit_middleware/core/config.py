@@ -280,7 +280,14 @@ class AuthKitConfig:
         base = _check_url("base_url", self.base_url, problems, DEFAULT_BASE_URL)
         for check in _CHECKS:
             check(self, problems)
-        callback_path = (redirect.path or "/callback") if redirect else "/callback"
+        callback_path = (redirect.path or "/") if redirect else "/callback"
+        if redirect is not None and callback_path == "/":
+            # WorkOS redirects to the exact URI: a bare origin would make the home
+            # page the callback route.
+            problems.append(
+                f"{_where('redirect_uri')}: needs a callback path, e.g. "
+                f"{redirect.origin}/callback (the middleware serves the sign-in callback there)"
+            )
         _check_cookie_security(self, redirect, problems)
         _check_routes(self, callback_path, problems)
         sign_out = _check_after_sign_out(self, problems)

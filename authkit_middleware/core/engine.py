@@ -41,7 +41,6 @@ from authkit_middleware.core.cookies import (
     join_cookie,
     parse_cookie_header,
     session_cookie_options,
-    set_cookie,
     verifier_cookie_options,
 )
 from authkit_middleware.core.effects import ExchangeCode, FetchJWKS, RefreshTokens, Steps
@@ -65,13 +64,14 @@ from authkit_middleware.core.http import (
 from authkit_middleware.core.jwks import JWKSCache
 from authkit_middleware.core.login_state import (
     LEGACY_VERIFIER_COOKIE,
-    VERIFIER_COOKIE_PREFIX,
     LoginStateError,
     create_login_state,
+    is_verifier_cookie_name,
     open_login_state,
     pkce_challenge,
     stale_verifier_cookies,
     verifier_cookie_name,
+    verifier_set_cookie,
 )
 from authkit_middleware.core.redirects import resolve_return_to, safe_return_path
 from authkit_middleware.core.rules import ProtectionRules
@@ -421,8 +421,13 @@ class AuthKit:
         deletion could overwrite it (E4, next-auth#8897). A browser still sending this
         cookie after the window has no newer one, so then it goes.
         """
+        recent = now - first_refusal < self.refresh_grace_seconds
+        if recent and claims is not None:
+            # A *proactive* refresh lost a race (another worker rotated the token) while
+            # this access token is still valid: serve it, send nothing (E4, E5).
+            return SessionOutcome(self._auth(session, claims))
         clear: list[str] = []
-        if now - first_refusal >= self.refresh_grace_seconds:
+        if not recent:
             clear = self._clear_session_cookies(request)
         return SessionOutcome(ANONYMOUS, clear, reason="refresh_refused")
 
@@ -511,11 +516,7 @@ class AuthKit:
         return verifier_cookie_options(self.config, name)
 
     def _verifier_cookies(self, request: RequestInfo) -> list[str]:
-        return [
-            n
-            for n in self._existing_cookie_names(request)
-            if n == LEGACY_VERIFIER_COOKIE or n.startswith(VERIFIER_COOKIE_PREFIX)
-        ]
+        return [n for n in self._existing_cookie_names(request) if is_verifier_cookie_name(n)]
 
     def _local_url(self, request: RequestInfo, path: str) -> str:
         """A path of this app, with the mount prefix (``root_path``/``SCRIPT_NAME``)."""
@@ -654,15 +655,11 @@ class AuthKit:
         location = urls.get_authorization_url(**params)
 
         cookie_name = verifier_cookie_name(sealed)
-        verifier_cookie = set_cookie(self._verifier_options(cookie_name), sealed)
-        if len(verifier_cookie) > 3800:
+        try:
             # A9: refuse rather than emit a cookie the browser would drop.
-            return self.error_response(
-                request,
-                LoginStateError(
-                    "The sign-in state is too large for a cookie.", code="verifier_cookie_too_large"
-                ),
-            )
+            verifier_cookie = verifier_set_cookie(self._verifier_options(cookie_name), sealed)
+        except LoginStateError as exc:
+            return self.error_response(request, exc)
         stale = stale_verifier_cookies(
             self._verifier_cookies(request),
             keep=cookie_name,

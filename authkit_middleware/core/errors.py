@@ -93,7 +93,8 @@ class ProviderError(AuthKitError):
         super().__init__(
             message,
             code=code or ("provider_unavailable" if transient else "provider_rejected"),
-            status=(503 if http_status in (429, 503) else 502) if transient else 400,
+            # Unreachable, timed out or overloaded: 503. WorkOS answered 5xx: 502.
+            status=(503 if http_status in (None, 429, 503, 504) else 502) if transient else 400,
         )
         self.transient = transient
         self.oauth_error = oauth_error

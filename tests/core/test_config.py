@@ -76,17 +76,23 @@ def test_defaults_and_derived_values() -> None:
     assert c.verifier_cookie_options.max_age == 600
 
 
+@pytest.mark.parametrize("uri", ["https://app.example.com", "http://localhost:3000/"])
+def test_a_redirect_uri_without_a_callback_path_is_refused(uri: str) -> None:
+    # WorkOS redirects to the exact URI: the home page would become the callback.
+    with pytest.raises(ConfigError, match="needs a callback path"):
+        make(redirect_uri=uri)
+
+
 @pytest.mark.parametrize(
     ("uri", "origin", "callback", "https"),
     [
         ("https://app.example.com:443/cb", "https://app.example.com", "/cb", True),
         ("https://APP.example.com:8443/cb?x=1", "https://app.example.com:8443", "/cb", True),
         ("http://localhost:3000/callback", "http://localhost:3000", "/callback", False),
-        ("http://localhost:80", "http://localhost", "/callback", False),
+        ("http://localhost:80/callback", "http://localhost", "/callback", False),
         ("http://127.0.0.5:8000/cb", "http://127.0.0.5:8000", "/cb", False),
         ("http://[::1]:8000/cb", "http://[::1]:8000", "/cb", False),
         ("http://app.localhost/cb", "http://app.localhost", "/cb", False),
-        ("https://app.example.com", "https://app.example.com", "/callback", True),
     ],
 )
 def test_redirect_uri_derivations(uri: str, origin: str, callback: str, https: bool) -> None:
