@@ -140,7 +140,8 @@ def sign_in_page(
         )
         return _layout("Sign up", _brand("Sign up") + heading + err + form + foot)
 
-    heading = f'<h1>Sign in</h1><p class="lead">Continue{escape(target)}.</p>'
+    lead = f"Continue{target}." if target else "Pick a test user or use your email and password."
+    heading = f'<h1>Sign in</h1><p class="lead">{escape(lead)}</p>'
     picker = ""
     if users:
         hint = (login_hint or "").lower()
