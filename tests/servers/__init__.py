@@ -1,0 +1,1 @@
+"""Real servers (uvicorn, hypercorn, gunicorn, waitress) in front of real apps."""
