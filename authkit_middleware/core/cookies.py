@@ -40,6 +40,7 @@ __all__ = [
     "MAX_COOKIE_BYTES",
     "MAX_COOKIE_HEADER_BYTES",
     "MAX_COOKIE_VALUE_BYTES",
+    "MAX_DELETIONS",
     "VERIFIER_COOKIE_PREFIX",
     "VERIFIER_MAX_AGE",
     "CookieOptions",
@@ -67,6 +68,9 @@ MAX_COOKIE_VALUE_BYTES = 8 * 1024
 VERIFIER_MAX_AGE = 600
 #: Prefix of the per-flow sign-in verifier cookies (``wos-auth-verifier-<fnv1a32>``).
 VERIFIER_COOKIE_PREFIX = "wos-auth-verifier"
+#: Most stale cookies deleted in one response: a Cookie header stuffed with hundreds of
+#: lookalike names must not turn into a response header proxies refuse (amplification).
+MAX_DELETIONS = 16
 #: The ``Expires`` of a deletion, for clients that ignore ``Max-Age=0``.
 DELETE_EXPIRES = "Thu, 01 Jan 1970 00:00:00 GMT"
 
@@ -322,15 +326,20 @@ def chunk_cookie(
         headers = _chunks(options, value, max_chunks)
         kept = len(headers)
     prefix = name + "."
+    deleted = 0
     for stale in existing:
+        if deleted >= MAX_DELETIONS:
+            break
         if stale == name:
             if kept:
                 headers.append(f"{stale}={options.delete_suffix}")
+                deleted += 1
             continue
         if stale.startswith(prefix):
             index = _chunk_index(prefix, stale)
             if index is not None and (not kept or index >= kept):
                 headers.append(f"{stale}={options.delete_suffix}")
+                deleted += 1
     return headers
 
 
@@ -391,7 +400,8 @@ def join_cookie(
 def delete_cookie_and_chunks(options: CookieOptions, existing: Collection[str]) -> list[str]:
     """Deletions for ``name`` (always) and every chunk of it in ``existing`` (G1)."""
     deletions = [delete_cookie(options)]
-    deletions.extend(f"{n}={options.delete_suffix}" for n in chunk_names(options.name, existing))
+    chunks = chunk_names(options.name, existing)[:MAX_DELETIONS]
+    deletions.extend(f"{n}={options.delete_suffix}" for n in chunks)
     return deletions
 
 

@@ -788,9 +788,9 @@ class AuthKit:
             )
         cookies = parse_cookie_header(request.cookie) if request.cookie else {}
         clear = self._clear_session_cookies(request)
-        clear.extend(
-            delete_cookie(self._verifier_options(n)) for n in self._verifier_cookies(request)
-        )
+        # Every pending flow ends too, but at most MAX_DELETIONS per response (bounded).
+        pending = stale_verifier_cookies(self._verifier_cookies(request), keep=None, max_pending=0)
+        clear.extend(delete_cookie(self._verifier_options(n)) for n in pending)
         session_id: str | None = None
         value = join_cookie(cookies, self._cookie_name, max_chunks=self.config.max_cookie_chunks)
         if value is not None:

@@ -29,7 +29,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from .cookies import VERIFIER_COOKIE_PREFIX, VERIFIER_MAX_AGE, CookieOptions, set_cookie
+from .cookies import (
+    MAX_DELETIONS,
+    VERIFIER_COOKIE_PREFIX,
+    VERIFIER_MAX_AGE,
+    CookieOptions,
+    set_cookie,
+)
 from .errors import AuthKitError, SealError
 from .redirects import safe_return_path
 
@@ -314,14 +320,16 @@ def stale_verifier_cookies(
     ``max_pending`` pending flows counting ``keep`` (the one minted on this
     request); once that would be exceeded, expire *every* other verifier cookie.
     Names are hashes with no order, so "all but the newest" is the only bounded
-    policy. ``keep`` is never returned. Order follows ``cookie_names``.
+    policy. ``keep`` is never returned. Order follows ``cookie_names``. At most
+    ``MAX_DELETIONS`` names: a stuffed Cookie header must not amplify into a
+    response header proxies refuse (the rest go on the next sign-ins).
     """
     others: dict[str, None] = {}
     for name in cookie_names:
         if name != keep and is_verifier_cookie_name(name):
             others[name] = None
     pending = len(others) + (1 if keep is not None else 0)
-    return [] if pending <= max_pending else list(others)
+    return [] if pending <= max_pending else list(others)[:MAX_DELETIONS]
 
 
 # -- when to start a flow ----------------------------------------------------------------
