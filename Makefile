@@ -37,8 +37,21 @@ typecheck: install
 test: install node-deps lint typecheck
 	$(BIN)/python -m pytest
 
+# An example app on http://localhost:$(PORT); without WORKOS_API_KEY the embedded
+# emulator signs you in (it prints the demo users). APP=flask (default), fastapi,
+# starlette, django, django-wsgi, plain-asgi or plain-wsgi.
 demo: install
-	$(BIN)/python -m authkit_middleware.cli emulator --port 8787
+	@case "$(APP)" in \
+	  flask|fastapi|starlette) script="examples/$(APP)/app.py" ;; \
+	  django) script="examples/django/app.py" ;; \
+	  django-wsgi) script="examples/django/app.py --wsgi" ;; \
+	  plain-asgi) script="examples/plain_asgi/app.py" ;; \
+	  plain-wsgi) script="examples/plain_wsgi/app.py" ;; \
+	  *) echo "make demo: unknown APP=$(APP); use flask, fastapi, starlette, django," \
+	       "django-wsgi, plain-asgi or plain-wsgi" >&2; exit 2 ;; \
+	esac; \
+	echo "Starting the $(APP) example on http://localhost:$(PORT) (Ctrl-C to stop)"; \
+	PORT=$(PORT) exec $(BIN)/python $$script
 
 clean:
 	rm -rf $(VENV) tests/interop/js/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
