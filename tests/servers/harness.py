@@ -82,25 +82,24 @@ HARNESS_WSGI = AppTarget("harness-wsgi", "wsgi", "servers.apps.wsgi_app:app", (T
 
 
 def example_targets() -> list[AppTarget]:
-    """The examples present in ``examples/`` (each ``examples/<name>/app.py``)."""
+    """The examples present in ``examples/`` (an example is skipped until it lands)."""
     found: list[AppTarget] = []
-    for name, kind, attr in _EXAMPLES:
-        folder = EXAMPLES / name.split("-")[0]
-        if (folder / "app.py").is_file():
-            found.append(AppTarget(name, kind, f"app:{attr}", (folder,), example=True))
+    for name, kind, folder, spec in _EXAMPLES:
+        module = spec.partition(":")[0]
+        if (EXAMPLES / folder / f"{module}.py").is_file():
+            found.append(AppTarget(name, kind, spec, (EXAMPLES / folder,), example=True))
     return found
 
 
-#: (name, kind, attribute of ``examples/<dir>/app.py``); ``django-wsgi`` lives in
-#: ``examples/django`` like ``django-asgi``.
-_EXAMPLES: tuple[tuple[str, Kind, str], ...] = (
-    ("flask", "wsgi", "app"),
-    ("fastapi", "asgi", "app"),
-    ("starlette", "asgi", "app"),
-    ("django-asgi", "asgi", "asgi_app"),
-    ("django-wsgi", "wsgi", "wsgi_app"),
-    ("plain_asgi", "asgi", "app"),
-    ("plain_wsgi", "wsgi", "app"),
+#: (name, kind, folder in ``examples/``, ``module:attr`` inside that folder).
+_EXAMPLES: tuple[tuple[str, Kind, str, str], ...] = (
+    ("flask", "wsgi", "flask", "app:app"),
+    ("fastapi", "asgi", "fastapi", "app:app"),
+    ("starlette", "asgi", "starlette", "app:app"),
+    ("django-asgi", "asgi", "django", "asgi:application"),
+    ("django-wsgi", "wsgi", "django", "wsgi:application"),
+    ("plain_asgi", "asgi", "plain_asgi", "app:app"),
+    ("plain_wsgi", "wsgi", "plain_wsgi", "app:app"),
 )
 
 
@@ -202,7 +201,7 @@ def server_command(
         cmd += ["--log-level", "warning", "--graceful-timeout", "1"]
         return cmd + (["--root-path", root_path] if root_path else [])
     if root_path:
-        raise ValueError("mount WSGI apps with DispatcherMiddleware (servers.apps.mounted)")
+        raise ValueError("mount WSGI apps with DispatcherMiddleware (servers.apps.load)")
     if server == "gunicorn":
         cmd = [py, "-m", "gunicorn", spec, "--bind", f"127.0.0.1:{port}", "--workers", "1"]
         return [*cmd, "--log-level", "warning", "--graceful-timeout", "1", "--timeout", "30"]
@@ -228,7 +227,10 @@ def app_environment(
             "no_proxy": "127.0.0.1,localhost,::1",
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONPATH": os.pathsep.join(str(p) for p in (*pythonpath, TESTS)),
+            # The app's folder, ours (servers.apps), this checkout, then what we were given.
+            "PYTHONPATH": os.pathsep.join(
+                [*(str(p) for p in (*pythonpath, TESTS, REPO)), *_inherited_pythonpath()]
+            ),
             **emulator_env,
             "WORKOS_REDIRECT_URI": redirect_uri,
             "WORKOS_COOKIE_PASSWORD": COOKIE_PASSWORD,
@@ -237,6 +239,10 @@ def app_environment(
     )
     env.update(extra or {})
     return env
+
+
+def _inherited_pythonpath() -> list[str]:
+    return [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
 
 
 @dataclass
@@ -302,20 +308,23 @@ def start_server(
     log_dir: Path | None = None,
     extra_env: Mapping[str, str] | None = None,
     attempts: int = 3,
+    direct: bool = False,
 ) -> RunningServer:
     """Start ``target`` under ``server`` and wait until it answers (see module doc).
 
     ``host`` is the name clients use (``localhost`` for the https run: the cert's
     name); the server always binds 127.0.0.1. ``mounted`` serves the app under
-    ``/app`` (Starlette ``Mount`` / werkzeug ``DispatcherMiddleware``).
+    ``/app`` (Starlette ``Mount`` / werkzeug ``DispatcherMiddleware``). ``direct``
+    hands hypercorn the target's own ``module:attr`` (see ``servers.apps.load``).
     """
     spec = target.spec
     extra = dict(target.env)
-    prefix = ""
-    if mounted:
-        spec = f"servers.apps.mounted:{target.kind}"
-        extra["AUTHKIT_TEST_TARGET"] = target.spec
-        prefix = MOUNT_PREFIX
+    prefix = MOUNT_PREFIX if mounted else ""
+    if mounted or (server == "hypercorn" and not direct):
+        # Through servers.apps.load: it mounts, and gives hypercorn a plain attribute.
+        spec = "servers.apps.load:app"
+        extra.update(AUTHKIT_TEST_TARGET=target.spec, AUTHKIT_TEST_KIND=target.kind)
+        extra["AUTHKIT_TEST_MOUNT"] = prefix
     extra.update(extra_env or {})
     scheme = "https" if tls else "http"
     last: Exception | None = None
