@@ -22,6 +22,8 @@ from typing import Any
 from starlette.authentication import AuthCredentials, BaseUser
 from workos import AsyncWorkOSClient
 
+from authkit_middleware.coordination import env as coordination_env
+from authkit_middleware.coordination import resolve_coordinator
 from authkit_middleware.core.auth import Auth
 from authkit_middleware.core.config import AuthKitConfig
 from authkit_middleware.core.engine import AuthKit, Continue, Respond
@@ -120,6 +122,9 @@ class AuthKitMiddleware:
     :param config: an :class:`AuthKitConfig`; without it, one is read from the
         environment, with ``options`` (any ``AuthKitConfig`` field) winning.
     :param client: an ``AsyncWorkOSClient`` to use instead of building one.
+    :param coordinator: a refresh coordinator shared by every worker and host (E8),
+        e.g. ``RedisCoordinator(url)``; ``redis_url=`` (or ``WORKOS_REDIS_URL`` when
+        the config comes from the environment) builds one. None: in-process only.
     """
 
     def __init__(
@@ -128,16 +133,22 @@ class AuthKitMiddleware:
         *,
         config: AuthKitConfig | None = None,
         client: AsyncWorkOSClient | None = None,
+        coordinator: Any = None,
+        redis_url: str | None = None,
         **options: Any,
     ) -> None:
         self.app = app
+        from_env = config is None
         if config is None:
             config = AuthKitConfig.from_env(**options)
         elif options:
             config = config.replace(**options)
         self.config = config
         self.kit = AuthKit(config)
-        self.driver = AsyncDriver(self.kit, client)
+        coordinator = resolve_coordinator(
+            coordinator, redis_url, environ=coordination_env() if from_env else None
+        )
+        self.driver = AsyncDriver(self.kit, client, refresh_coordinator=coordinator)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from workos import WorkOSClient
 
+from authkit_middleware.coordination import env as coordination_env
+from authkit_middleware.coordination import resolve_coordinator
 from authkit_middleware.core.config import AuthKitConfig
 from authkit_middleware.core.engine import AuthKit, Respond
 from authkit_middleware.core.http import RequestInfo, session_cache_headers
@@ -82,6 +84,9 @@ class AuthKitWSGIMiddleware:
     :param config: an :class:`AuthKitConfig`; without it, one is read from the
         environment, with ``options`` (any ``AuthKitConfig`` field) winning.
     :param client: a ``WorkOSClient`` to use instead of building one.
+    :param coordinator: a refresh coordinator shared by every worker and host (E8),
+        e.g. ``RedisCoordinator(url)``; ``redis_url=`` (or ``WORKOS_REDIS_URL`` when
+        the config comes from the environment) builds one. None: in-process only.
     """
 
     def __init__(
@@ -90,16 +95,22 @@ class AuthKitWSGIMiddleware:
         *,
         config: AuthKitConfig | None = None,
         client: WorkOSClient | None = None,
+        coordinator: Any = None,
+        redis_url: str | None = None,
         **options: Any,
     ) -> None:
         self.app = app
+        from_env = config is None
         if config is None:
             config = AuthKitConfig.from_env(**options)
         elif options:
             config = config.replace(**options)
         self.config = config
         self.kit = AuthKit(config)
-        self.driver = SyncDriver(self.kit, client)
+        coordinator = resolve_coordinator(
+            coordinator, redis_url, environ=coordination_env() if from_env else None
+        )
+        self.driver = SyncDriver(self.kit, client, refresh_coordinator=coordinator)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         decision = self.driver.decide(request_info(environ))

@@ -397,7 +397,9 @@ class AuthKit:
             return self._refresh_refused(request, session, claims, now, now)
 
         try:
-            new_claims = yield from self._verify(tokens.access_token, now)
+            # The refresh took time (or came from another worker): a token minted after
+            # this request's ``now`` must not fail as "not yet valid" with a small leeway.
+            new_claims = yield from self._verify(tokens.access_token, max(now, self.clock()))
             new_session = tokens.to_session()
             ensure_user_access_token(new_claims)
         except (TokenError, ValueError, KeySetUnavailableError) as exc:
@@ -421,8 +423,10 @@ class AuthKit:
     ) -> SessionOutcome:
         """WorkOS refused this refresh token (``invalid_grant``...).
 
-        The request is signed out. The cookie is deleted only when the refusal is older
-        than the grace window: a refusal seen first *now* may be a race lost against
+        The request is signed out, unless its access token is still valid and the
+        refusal is recent (a proactive refresh that lost a race): then it is served.
+        The cookie is deleted only when the refusal is older than the grace window: a
+        refusal seen first *now* may be a race lost against
         another process whose fresh cookie is on its way to the browser, and sending a
         deletion could overwrite it (E4, next-auth#8897). A browser still sending this
         cookie after the window has no newer one, so then it goes.

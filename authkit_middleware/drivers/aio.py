@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from workos import AsyncWorkOSClient
 
+from authkit_middleware.core.coordination import AsyncRefreshCoordinator
 from authkit_middleware.core.effects import Effect, ExchangeCode, FetchJWKS, RefreshTokens, Steps
 from authkit_middleware.core.engine import AuthKit, Decision, refresh_key
 from authkit_middleware.core.errors import ProviderError
@@ -52,12 +53,20 @@ class _Flights:
 class AsyncDriver:
     """Performs the core's effects with the async SDK; ``decide`` is the adapter's call."""
 
-    def __init__(self, kit: AuthKit, client: AsyncWorkOSClient | None = None) -> None:
+    def __init__(
+        self,
+        kit: AuthKit,
+        client: AsyncWorkOSClient | None = None,
+        *,
+        refresh_coordinator: AsyncRefreshCoordinator | None = None,
+    ) -> None:
         self.kit = kit
         self.config = kit.config
         self.client = client or AsyncWorkOSClient(**client_kwargs(kit.config))
         self.urls = self.client.user_management
         self._flights = _Flights()
+        #: Cross-process single-flight (E8), e.g. ``RedisCoordinator``; None: in-process.
+        self.coordinator = refresh_coordinator
 
     async def decide(self, request: RequestInfo) -> Decision:
         kit = self.kit
@@ -121,10 +130,25 @@ class AsyncDriver:
         cached: TokenResponse | None = kit.refresh_grace.get(key, kit.clock())
         if cached is not None:
             return cached
-        return await self._flights.do(key, lambda: self._refresh_once(effect, key))
+        return await self._flights.do(key, lambda: self._coordinated(effect, key))
+
+    async def _coordinated(self, effect: RefreshTokens, key: str) -> TokenResponse:
+        """The in-process leader's refresh, shared with other processes if configured."""
+        coordinator = self.coordinator
+        if coordinator is None:
+            return await self._refresh_once(effect, key)
+        kit = self.kit
+        tokens = await coordinator.arefresh(
+            key, kit.sealer, lambda: self._refresh_once(effect, key)
+        )
+        kit.refresh_grace.put(key, tokens, kit.clock() + kit.refresh_grace_seconds)
+        return tokens
 
     async def _refresh_once(self, effect: RefreshTokens, key: str) -> TokenResponse:
         kit = self.kit
+        cached: TokenResponse | None = kit.refresh_grace.get(key, kit.clock())
+        if cached is not None:
+            return cached
         for attempt in range(2):
             try:
                 data = await self.urls.authenticate_with_refresh_token(

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from workos import WorkOSClient
 
+from authkit_middleware.core.coordination import RefreshCoordinator
 from authkit_middleware.core.effects import Effect, ExchangeCode, FetchJWKS, RefreshTokens, Steps
 from authkit_middleware.core.engine import AuthKit, Decision, refresh_key
 from authkit_middleware.core.errors import ProviderError
@@ -75,12 +76,20 @@ class _Flights:
 class SyncDriver:
     """Performs the core's effects with the sync SDK; ``decide`` is the adapter's call."""
 
-    def __init__(self, kit: AuthKit, client: WorkOSClient | None = None) -> None:
+    def __init__(
+        self,
+        kit: AuthKit,
+        client: WorkOSClient | None = None,
+        *,
+        refresh_coordinator: RefreshCoordinator | None = None,
+    ) -> None:
         self.kit = kit
         self.config = kit.config
         self.client = client or WorkOSClient(**client_kwargs(kit.config))
         self.urls = self.client.user_management
         self._flights = _Flights(wait_timeout=kit.config.request_timeout * 3 + 1)
+        #: Cross-process single-flight (E8), e.g. ``RedisCoordinator``; None: in-process.
+        self.coordinator = refresh_coordinator
 
     def decide(self, request: RequestInfo) -> Decision:
         """The decision for one request: from memory when possible, else the pipeline."""
@@ -147,7 +156,17 @@ class SyncDriver:
         cached: TokenResponse | None = kit.refresh_grace.get(key, kit.clock())
         if cached is not None:
             return cached
-        return self._flights.do(key, lambda: self._refresh_once(effect, key))
+        return self._flights.do(key, lambda: self._coordinated(effect, key))
+
+    def _coordinated(self, effect: RefreshTokens, key: str) -> TokenResponse:
+        """The in-process leader's refresh, shared with other processes if configured."""
+        coordinator = self.coordinator
+        if coordinator is None:
+            return self._refresh_once(effect, key)
+        kit = self.kit
+        tokens = coordinator.refresh(key, kit.sealer, lambda: self._refresh_once(effect, key))
+        kit.refresh_grace.put(key, tokens, kit.clock() + kit.refresh_grace_seconds)
+        return tokens
 
     def _refresh_once(self, effect: RefreshTokens, key: str) -> TokenResponse:
         kit = self.kit
