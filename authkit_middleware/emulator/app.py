@@ -15,6 +15,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
@@ -48,8 +49,18 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     )
 
 
-def html_response(status: int, html: str) -> Response:
-    """An HTML page that must not be cached or framed."""
+def html_response(status: int, html: str, form_redirect_to: str | None = None) -> Response:
+    """An HTML page that must not be cached or framed.
+
+    ``form_redirect_to``: the redirect URI its forms end up at. Browsers apply
+    ``form-action`` to the redirects after a submission too, so with ``'self'`` only
+    the 302 to the app's callback would be blocked (Chromium does).
+    """
+    form_action = "'self'"
+    if form_redirect_to:
+        parts = urlsplit(form_redirect_to)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            form_action += f" {parts.scheme}://{parts.netloc}"
     return Response(
         html,
         status=status,
@@ -58,7 +69,7 @@ def html_response(status: int, html: str) -> Response:
             "Cache-Control": "no-store",
             "X-Frame-Options": "DENY",
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-            "form-action 'self'; frame-ancestors 'none'",
+            f"form-action {form_action}; frame-ancestors 'none'",
         },
     )
 
@@ -300,7 +311,7 @@ class EmulatorApp:
             error=outcome.error,
             values=dict(outcome.values) or {"email": pending.login_hint or ""},
         )
-        return html_response(outcome.status, html)
+        return html_response(outcome.status, html, pending.redirect_uri)
 
     def authenticate(self, request: Request, args: dict[str, Any]) -> Response:
         body = json_body(request)
