@@ -38,6 +38,7 @@ from .cookies import (
     verifier_cookie_options,
 )
 from .errors import ConfigError
+from .hooks import check_hook_options
 from .redirects import safe_return_path
 
 __all__ = ["DEFAULT_BASE_URL", "MIN_PASSWORD_LENGTH", "AuthKitConfig"]
@@ -254,6 +255,19 @@ class AuthKitConfig:
     max_cookie_chunks: int = 4
     logout_cross_site_get: bool = False
     debug: bool = False
+    # -- extension points (keyword only, docs/hooks.md) -----------------------------
+    #: ``(SignInEvent) -> None | str | HookResponse``; sync or async (ASGI only).
+    on_sign_in: Callable[[Any], Any] | None = None
+    #: ``(SignOutEvent) -> None``; sync or async (ASGI only).
+    on_sign_out: Callable[[Any], Any] | None = None
+    #: ``(RefreshEvent) -> None``; sync or async (ASGI only).
+    on_refresh: Callable[[Any], Any] | None = None
+    #: ``(ErrorEvent) -> None | str | HookResponse``; sync or async (ASGI only).
+    on_error: Callable[[Any], Any] | None = None
+    #: HTML with ``{title}``, ``{message}``, ``{code}``, ``{action_url}`` (escaped).
+    error_template: str | None = None
+    #: ``(ErrorEvent) -> str | HookResponse``: renders the HTML error page (plain def).
+    error_page: Callable[[Any], Any] | None = None
 
     # -- derived once in __post_init__ (not constructor arguments) ------------------
     cookie_passwords: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -709,6 +723,7 @@ _CHECKS: tuple[Callable[[AuthKitConfig, list[str]], None], ...] = (
     _check_issuers,
     _check_cookie_name,
     _check_numbers,
+    check_hook_options,
 )
 
 

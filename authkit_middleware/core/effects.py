@@ -43,5 +43,18 @@ class RefreshTokens:
     organization_id: str | None = None
 
 
-Effect = FetchJWKS | ExchangeCode | RefreshTokens
+@dataclass(frozen=True, slots=True)
+class CallHook:
+    """Call the app's ``name`` hook (``on_sign_in``...) with ``event``; result: what the
+    hook returned, or a ``HookFailed`` when it raised (see ``core.hooks``).
+
+    The async driver awaits ``async def`` hooks and runs plain ones in a thread; the
+    sync driver calls plain ones (async ones are refused when it is built).
+    """
+
+    name: str
+    event: Any = field(repr=False)
+
+
+Effect = FetchJWKS | ExchangeCode | RefreshTokens | CallHook
 Steps = Generator[Effect, Any, T]

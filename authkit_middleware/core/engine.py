@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, quote
 
 from workos.user_management._resource import AsyncUserManagement, UserManagement
 
+from authkit_middleware.core import hooks as _hooks
 from authkit_middleware.core.auth import ANONYMOUS, Auth
 from authkit_middleware.core.config import AuthKitConfig
 from authkit_middleware.core.cookies import (
@@ -43,7 +44,13 @@ from authkit_middleware.core.cookies import (
     session_cookie_options,
     verifier_cookie_options,
 )
-from authkit_middleware.core.effects import ExchangeCode, FetchJWKS, RefreshTokens, Steps
+from authkit_middleware.core.effects import (
+    CallHook,
+    ExchangeCode,
+    FetchJWKS,
+    RefreshTokens,
+    Steps,
+)
 from authkit_middleware.core.errors import (
     AuthKitError,
     CallbackError,
@@ -249,6 +256,12 @@ class AuthKit:
         self._cookie_name = config.cookie_name
         self._chunk_marker = f"{config.cookie_name}.0="
         self._session_options = session_cookie_options(config)
+        #: Decided once: debug lines cost one attribute test per request when off.
+        self._debug = config.debug
+        if config.debug and logger.getEffectiveLevel() > logging.DEBUG:
+            logger.setLevel(logging.DEBUG)
+        #: Refresh results already announced to ``on_refresh`` (single-flight shares one).
+        self._refresh_announced = _hooks.OnceSet(SMALL_CACHE_SIZE)
 
     # ------------------------------------------------------------------ hot path
 
@@ -277,6 +290,8 @@ class AuthKit:
             or (requirement.roles and not any(auth.has_role(r) for r in requirement.roles))
         ):
             return None
+        if self._debug:
+            logger.debug("fast path: %s (session cache hit or signed out)", request.path)
         return Continue(auth)
 
     def _is_mounted_callback(self, request: RequestInfo) -> bool:
@@ -289,6 +304,17 @@ class AuthKit:
 
     def handle(self, request: RequestInfo, now: float, urls: UrlBuilder) -> Steps[Decision]:
         """The whole request, for a driver to run (see module doc)."""
+        decision = yield from self._route(request, now, urls)
+        if (
+            self.config.on_error is not None
+            and isinstance(decision, Respond)
+            and decision.response.error_event is not None
+        ):
+            # The app may replace any standard error answer (core.hooks).
+            decision.response = yield from _hooks.error_hook_steps(decision.response)
+        return decision
+
+    def _route(self, request: RequestInfo, now: float, urls: UrlBuilder) -> Steps[Decision]:
         kind = "callback" if self._is_mounted_callback(request) else self.routes.get(request.path)
         if kind == "callback":
             response = yield from self._callback(request, now)
@@ -296,7 +322,7 @@ class AuthKit:
         if kind in ("login", "signup"):
             return Respond(self._login(request, now, urls, signup=kind == "signup"))
         if kind == "logout":
-            return Respond(self._logout(request, now, urls))
+            return Respond((yield from self._logout(request, now, urls)))
         outcome = yield from self.authenticate(request, now)
         if kind == "me":
             return Respond(self._me(request, outcome))
@@ -321,6 +347,8 @@ class AuthKit:
         cached = self.sessions.get(value, now)
         if cached is not None:
             return SessionOutcome(cached)
+        if self._debug:
+            logger.debug("session cache miss for cookie %s: verifying", _hooks.tail(value))
         outcome = yield from self._authenticate_cookie(request, value, now)
         return outcome
 
@@ -360,6 +388,9 @@ class AuthKit:
             self.sessions.put(value, auth, self._fresh_until(claims))
             return SessionOutcome(auth)
 
+        if self._debug:
+            why = "access token invalid or expired" if claims is None else "within refresh buffer"
+            logger.debug("refreshing session of user %s: %s", session.user.id, why)
         outcome = yield from self._refresh(request, session, claims, now)
         return outcome
 
@@ -411,6 +442,12 @@ class AuthKit:
         auth = self._auth(new_session, new_claims)
         set_cookies = self._write_session(request, new_session, auth=auth, claims=new_claims)
         logger.info("session refreshed for user %s", new_session.user.id)
+        if self.config.on_refresh is not None and self._refresh_announced.first(
+            refresh_key(new_session.refresh_token)
+        ):
+            # An observer: WorkOS already rotated the token, so a failure is only logged.
+            old = claims if claims is not None else _unverified_claims(session.access_token)
+            yield CallHook("on_refresh", _hooks.refresh_event(request, auth, old, new_claims))
         return SessionOutcome(auth, set_cookies)
 
     def _refresh_refused(
@@ -576,8 +613,16 @@ class AuthKit:
     ) -> Response:
         """The standard error answer: an HTML page for browsers, JSON for API clients."""
         status = error.status if 400 <= error.status < 600 else 400
-        if status >= 500 and not isinstance(error, ProviderError):
+        if status >= 500 and not isinstance(error, (ProviderError, _hooks.HookError)):
             status = 400
+        action_url = self.login_url(request, return_to)
+        event = None
+        if self.config.on_error or self.config.error_page or self.config.error_template:
+            event = _hooks.ErrorEvent(error, status, _hooks.RequestView.of(request), action_url)
+        if self._debug:
+            logger.debug(
+                "answering %d %s for %s %s", status, error.code, request.method, request.path
+            )
         if request.wants_html:
             titles = {
                 401: "Sign-in required",
@@ -589,12 +634,17 @@ class AuthKit:
             message = error.message
             if isinstance(error, ProviderError):
                 message = "WorkOS could not be reached. Your session is safe; please try again."
-            response = html_response(
+            elif isinstance(error, _hooks.HookError):
+                title = "Something went wrong"
+            custom = None
+            if event is not None:
+                custom = _hooks.custom_error_html(self.config, event, title=title, message=message)
+            response = custom or html_response(
                 error_page(
                     title=title,
                     message=message,
                     code=error.code,
-                    action_url=self.login_url(request, return_to),
+                    action_url=action_url,
                     action_label="Sign in again" if status < 500 else "Try again",
                 ),
                 status=status,
@@ -607,6 +657,7 @@ class AuthKit:
             response.headers.append(("retry-after", str(max(retry, 1))))
         if set_cookies:
             response.add_cookies(set_cookies)
+        response.error_event = event
         return response
 
     # ------------------------------------------------------------------ routes
@@ -764,17 +815,37 @@ class AuthKit:
                 "invalid_tokens", "WorkOS returned tokens that could not be verified."
             )  # B7
         auth = self._auth(session, claims)
+        target_path, answer, keep = login_state.return_pathname, None, True
+        if self.config.on_sign_in is not None:
+            # Before the cookie is sealed: a failing hook leaves no session behind.
+            event = _hooks.sign_in_event(request, tokens, session, auth, login_state)
+            result = yield CallHook("on_sign_in", event)
+            try:
+                target_path, answer, keep = _hooks.sign_in_outcome(result, target_path)
+            except _hooks.HookError as exc:
+                return self.error_response(request, exc, set_cookies=clear)
         try:
-            session_cookies = self._write_session(request, session, auth=auth, claims=claims)
+            session_cookies = (
+                self._write_session(request, session, auth=auth, claims=claims) if keep else []
+            )
         except CookieTooLargeError as exc:
             return self.error_response(request, exc, set_cookies=clear)
-        logger.info("signed in user %s", session.user.id)
-        target = resolve_return_to(
-            self.config.origin, request.root_path + login_state.return_pathname
-        )
+        if keep:
+            logger.info("signed in user %s", session.user.id)
+        else:
+            logger.info("sign-in of user %s declined by on_sign_in", session.user.id)
+        if self._debug:
+            logger.debug(
+                "sign-in tokens: access %s, refresh %s",
+                _hooks.tail(tokens.access_token),
+                _hooks.tail(tokens.refresh_token),
+            )
+        if answer is not None:
+            return answer.add_cookies([*session_cookies, *clear])
+        target = resolve_return_to(self.config.origin, request.root_path + target_path)
         return redirect(target, status=302).add_cookies([*session_cookies, *clear])
 
-    def _logout(self, request: RequestInfo, now: float, urls: UrlBuilder) -> Response:
+    def _logout(self, request: RequestInfo, now: float, urls: UrlBuilder) -> Steps[Response]:
         """``GET``/``POST /logout``: end the WorkOS session, clear every cookie we set (G)."""
         cross_site = (request.sec_fetch_site or "").lower() == "cross-site"
         if request.method not in ("GET", "POST", "HEAD"):
@@ -796,11 +867,13 @@ class AuthKit:
         pending = stale_verifier_cookies(self._verifier_cookies(request), keep=None, max_pending=0)
         clear.extend(delete_cookie(self._verifier_options(n)) for n in pending)
         session_id: str | None = None
+        signed_out = None
         value = join_cookie(cookies, self._cookie_name, max_chunks=self.config.max_cookie_chunks)
         if value is not None:
             self.sessions.pop(value)
             try:
                 session = decode_session(self.sealer.unseal(value, purpose="session", now=now))
+                signed_out = session.user
                 sid = _unverified_claims(session.access_token).get("sid")
                 if isinstance(sid, str) and sid:
                     session_id = sid
@@ -808,6 +881,10 @@ class AuthKit:
                     logger.info("signed out user %s", session.user.id)
             except SealError:
                 pass
+        if signed_out is not None and self.config.on_sign_out is not None:
+            # An observer: the sign-out completes even if it fails (logged, hook_failed).
+            event = _hooks.SignOutEvent(signed_out, session_id, _hooks.RequestView.of(request))
+            yield CallHook("on_sign_out", event)
         after = self.config.resolved_after_sign_out_url
         configured = self.config.after_sign_out_url
         if request.root_path and (configured is None or configured.startswith("/")):

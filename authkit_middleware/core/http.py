@@ -60,6 +60,8 @@ class Response:
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    #: Set on the standard error answers (``core.hooks.ErrorEvent``) for ``on_error``.
+    error_event: Any = field(default=None, compare=False, repr=False)
 
     def add_cookies(self, set_cookies: Iterable[str]) -> Response:
         self.headers.extend(("set-cookie", c) for c in set_cookies)

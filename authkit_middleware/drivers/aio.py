@@ -13,9 +13,17 @@ from typing import Any, TypeVar
 from workos import AsyncWorkOSClient
 
 from authkit_middleware.core.coordination import AsyncRefreshCoordinator
-from authkit_middleware.core.effects import Effect, ExchangeCode, FetchJWKS, RefreshTokens, Steps
+from authkit_middleware.core.effects import (
+    CallHook,
+    Effect,
+    ExchangeCode,
+    FetchJWKS,
+    RefreshTokens,
+    Steps,
+)
 from authkit_middleware.core.engine import AuthKit, Decision, refresh_key
 from authkit_middleware.core.errors import ProviderError
+from authkit_middleware.core.hooks import call_hook_async
 from authkit_middleware.core.http import RequestInfo
 from authkit_middleware.core.provider_errors import classify
 from authkit_middleware.core.session import TokenResponse
@@ -97,6 +105,8 @@ class AsyncDriver:
             return await self._flights.do("jwks", self._fetch_jwks)
         if isinstance(effect, ExchangeCode):
             return await self._exchange(effect)
+        if isinstance(effect, CallHook):
+            return await call_hook_async(self.config, effect)
         raise TypeError(f"unknown effect {effect!r}")
 
     async def _fetch_jwks(self) -> dict[str, Any]:

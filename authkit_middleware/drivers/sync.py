@@ -15,9 +15,17 @@ from typing import Any, TypeVar
 from workos import WorkOSClient
 
 from authkit_middleware.core.coordination import RefreshCoordinator
-from authkit_middleware.core.effects import Effect, ExchangeCode, FetchJWKS, RefreshTokens, Steps
+from authkit_middleware.core.effects import (
+    CallHook,
+    Effect,
+    ExchangeCode,
+    FetchJWKS,
+    RefreshTokens,
+    Steps,
+)
 from authkit_middleware.core.engine import AuthKit, Decision, refresh_key
 from authkit_middleware.core.errors import ProviderError
+from authkit_middleware.core.hooks import call_hook, check_sync_hooks
 from authkit_middleware.core.http import RequestInfo
 from authkit_middleware.core.provider_errors import classify
 from authkit_middleware.core.session import TokenResponse
@@ -83,6 +91,7 @@ class SyncDriver:
         *,
         refresh_coordinator: RefreshCoordinator | None = None,
     ) -> None:
+        check_sync_hooks(kit.config)  # async hooks cannot run here: say so at start-up
         self.kit = kit
         self.config = kit.config
         self.client = client or WorkOSClient(**client_kwargs(kit.config))
@@ -122,6 +131,8 @@ class SyncDriver:
             return self._flights.do("jwks", self._fetch_jwks)
         if isinstance(effect, ExchangeCode):
             return self._exchange(effect)
+        if isinstance(effect, CallHook):
+            return call_hook(self.config, effect)
         raise TypeError(f"unknown effect {effect!r}")
 
     def _fetch_jwks(self) -> dict[str, Any]:
