@@ -1,0 +1,51 @@
+"""Django (one file): the hooks are middleware options, so settings stay untouched.
+
+python examples/hooks/django_app.py      # http://localhost:3000 (emulator if no WORKOS_*)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django
+from django.conf import settings
+
+if not settings.configured:
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="example-only-not-secret",
+        ALLOWED_HOSTS=["localhost", "127.0.0.1", "testserver"],
+        ROOT_URLCONF=__name__,
+        MIDDLEWARE=[],
+    )
+    django.setup()
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+from userstore import options
+
+from authkit_middleware import AuthKitWSGIMiddleware
+
+
+def page(request: HttpRequest) -> HttpResponse:
+    user = request.environ["authkit"].user  # type: ignore[attr-defined]
+    who = user.email if user else "nobody"
+    return HttpResponse(f"<h1>{request.path}</h1><p>Signed in as {who}</p>")
+
+
+urlpatterns = [path("", page), path("onboarding", page), path("dashboard", page)]
+
+
+def create_app(**overrides: Any) -> AuthKitWSGIMiddleware:
+    from django.core.wsgi import get_wsgi_application
+
+    return AuthKitWSGIMiddleware(get_wsgi_application(), **options(**overrides))
+
+
+if __name__ == "__main__":
+    from wsgiref.simple_server import make_server
+
+    from authkit_middleware.dev import ensure_workos_environment
+
+    ensure_workos_environment(port=3000)
+    make_server("localhost", 3000, create_app()).serve_forever()
