@@ -28,7 +28,11 @@ from authkit_middleware.core.auth import Auth
 from authkit_middleware.core.config import AuthKitConfig
 from authkit_middleware.core.engine import AuthKit, Continue, Respond
 from authkit_middleware.core.http import RequestInfo, Response, session_cache_headers
+from authkit_middleware.core.organizations import MAX_BODY as _MAX_SWITCH_BODY
 from authkit_middleware.drivers.aio import AsyncDriver
+
+#: The one route whose body the adapter reads (bounded), for the core.
+_SWITCH = "switch_organization"
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -104,6 +108,24 @@ def request_info(scope: Scope) -> RequestInfo:
     return info
 
 
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The request body, reading no more than ``limit + 1`` bytes (more: the core
+    answers 413). Only the organisation-switch route reads a body; the app is not
+    called for it, so consuming ``receive`` here is safe."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)[: limit + 1]
+
+
 async def send_response(send: Send, response: Response) -> None:
     await send(
         {
@@ -158,6 +180,8 @@ class AuthKitMiddleware:
         request = request_info(scope)
         if scope_type == "websocket":
             request.method = "GET"
+        elif request.method == "POST" and self.kit.routes.get(request.path) == _SWITCH:
+            request.body = await read_body(receive, _MAX_SWITCH_BODY)
         decision = await self.driver.decide(request)
         if isinstance(decision, Respond):
             if scope_type == "websocket":

@@ -25,6 +25,7 @@ from authkit_middleware.coordination import resolve_coordinator
 from authkit_middleware.core.config import AuthKitConfig
 from authkit_middleware.core.engine import AuthKit, Respond
 from authkit_middleware.core.http import RequestInfo, session_cache_headers
+from authkit_middleware.core.organizations import MAX_BODY as _MAX_SWITCH_BODY
 from authkit_middleware.drivers.sync import SyncDriver
 
 if TYPE_CHECKING:
@@ -77,6 +78,20 @@ def request_info(environ: WSGIEnvironment) -> RequestInfo:
     return info
 
 
+def read_body(environ: WSGIEnvironment, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of ``wsgi.input``, never past ``CONTENT_LENGTH``
+    (PEP 3333); more than ``limit`` makes the core answer 413."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    stream = environ.get("wsgi.input")
+    if length <= 0 or stream is None:
+        return b""
+    data: bytes = stream.read(min(length, limit + 1))
+    return data
+
+
 class AuthKitWSGIMiddleware:
     """WorkOS AuthKit sign-in, session and protection for a WSGI app.
 
@@ -113,7 +128,10 @@ class AuthKitWSGIMiddleware:
         self.driver = SyncDriver(self.kit, client, refresh_coordinator=coordinator)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        decision = self.driver.decide(request_info(environ))
+        request = request_info(environ)
+        if request.method == "POST" and self.kit.routes.get(request.path) == "switch_organization":
+            request.body = read_body(environ, _MAX_SWITCH_BODY)
+        decision = self.driver.decide(request)
         if isinstance(decision, Respond):
             response = decision.response
             start_response(_status_line(response.status), list(response.headers))

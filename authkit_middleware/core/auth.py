@@ -126,10 +126,21 @@ class Auth:
 
     @property
     def scopes(self) -> tuple[str, ...]:
-        """Starlette-style scopes: ``"authenticated"`` plus the permissions."""
+        """Starlette-style scopes: ``"authenticated"``, the permissions as they are, then
+        ``role:<slug>`` for the role(s), ``entitlement:<name>`` and ``feature:<flag>``
+        (for ``starlette.authentication.requires``)."""
         if not self.is_authenticated:
             return ()
-        return ("authenticated", *self.permissions)
+        roles = (
+            self.roles if self.role is None or self.role in self.roles else (self.role, *self.roles)
+        )
+        return (
+            "authenticated",
+            *self.permissions,
+            *[f"role:{r}" for r in roles],
+            *[f"entitlement:{e}" for e in self.entitlements],
+            *[f"feature:{f}" for f in self.feature_flags],
+        )
 
     def has_permission(self, permission: str) -> bool:
         return permission in self.permissions

@@ -75,6 +75,7 @@ ENV_VARS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "protected_paths": ("WORKOS_PROTECTED_PATHS",),
         "public_paths": ("WORKOS_PUBLIC_PATHS",),
         "accept_bearer_tokens": ("WORKOS_ACCEPT_BEARER",),
+        "credential_precedence": ("WORKOS_CREDENTIAL_PRECEDENCE",),
         "debug": ("WORKOS_DEBUG",),
     }
 )
@@ -88,6 +89,15 @@ _PATTERN = re.compile(r"/[^\s\\\x00-\x1f\x7f]*")
 _DOMAIN = re.compile(r"\.?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 _URL_JUNK = re.compile(r"[\s\x00-\x1f\x7f\\]")
 _EMPTY_RULES: Mapping[str, tuple[str, ...]] = MappingProxyType({})
+#: path-rule options -> what their values name.
+_RULE_OPTIONS: Mapping[str, str] = MappingProxyType(
+    {
+        "permission_rules": "permissions",
+        "role_rules": "roles",
+        "entitlement_rules": "entitlements",
+        "feature_flag_rules": "feature flags",
+    }
+)
 
 
 def _where(name: str) -> str:
@@ -245,7 +255,19 @@ class AuthKitConfig:
     role_rules: Mapping[str, tuple[str, ...]] = field(
         default_factory=lambda: _EMPTY_RULES, hash=False
     )
+    #: Entitlements a path demands (every one listed), like ``permission_rules``.
+    entitlement_rules: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: _EMPTY_RULES, hash=False
+    )
+    #: Feature flags a path demands (every one listed), like ``permission_rules``.
+    feature_flag_rules: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: _EMPTY_RULES, hash=False
+    )
+    #: Accept ``Authorization: Bearer <access token>`` (API clients); False ignores it.
     accept_bearer_tokens: bool = True
+    #: Which credential a request carrying both a session cookie and a bearer token
+    #: uses (decided by presence; the other is ignored). See docs/api-clients.md.
+    credential_precedence: Literal["cookie", "bearer"] = "cookie"
     # -- limits ---------------------------------------------------------------------
     max_pending_flows: int = 5
     session_cache_size: int = 10_000
@@ -319,7 +341,7 @@ class AuthKitConfig:
             value = getattr(self, name)
             if isinstance(value, str):
                 put(self, name, (value,))
-        for name in ("seal_format", "cookie_samesite"):
+        for name in ("seal_format", "cookie_samesite", "credential_precedence"):
             value = getattr(self, name)
             if isinstance(value, str):
                 put(self, name, value.strip().lower())
@@ -329,7 +351,7 @@ class AuthKitConfig:
                 put(self, name, float(value))
         if _is_int(self.jwks_refetch_cooldown):
             put(self, "jwks_refetch_cooldown", float(self.jwks_refetch_cooldown))
-        for name in ("permission_rules", "role_rules"):
+        for name in _RULE_OPTIONS:
             value = getattr(self, name)
             if isinstance(value, Mapping):
                 rules = {k: _as_tuple(v) for k, v in value.items()}
@@ -497,6 +519,12 @@ def _check_enums(config: AuthKitConfig, problems: list[str]) -> None:
         )
     if config.cookie_secure is not None and not isinstance(config.cookie_secure, bool):
         problems.append(f"{_where('cookie_secure')}: must be True, False or None (auto)")
+    if config.credential_precedence not in ("cookie", "bearer"):
+        problems.append(
+            f"{_where('credential_precedence')}: must be 'cookie' (default: a request with "
+            "both uses its session cookie) or 'bearer', "
+            f"not {_show(config.credential_precedence)}"
+        )
 
 
 def _check_issuers(config: AuthKitConfig, problems: list[str]) -> None:
@@ -668,7 +696,7 @@ def _check_routes(config: AuthKitConfig, callback_path: str, problems: list[str]
         )
     for name in ("protected_paths", "public_paths"):
         _check_patterns(name, getattr(config, name), problems)
-    for name in ("permission_rules", "role_rules"):
+    for name in _RULE_OPTIONS:
         _check_rules(name, getattr(config, name), problems)
 
 
@@ -683,7 +711,7 @@ def _check_patterns(name: str, patterns: object, problems: list[str]) -> None:
 
 
 def _check_rules(name: str, rules: object, problems: list[str]) -> None:
-    what = "permissions" if name == "permission_rules" else "roles"
+    what = _RULE_OPTIONS.get(name, "names")
     if not isinstance(rules, Mapping):
         problems.append(
             f"{_where(name)}: must be a mapping of path pattern to required {what}, "

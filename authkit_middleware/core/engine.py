@@ -30,7 +30,9 @@ from urllib.parse import parse_qs, quote
 
 from workos.user_management._resource import AsyncUserManagement, UserManagement
 
+from authkit_middleware.core import bearer as _bearer
 from authkit_middleware.core import hooks as _hooks
+from authkit_middleware.core import organizations as _organizations
 from authkit_middleware.core.auth import ANONYMOUS, Auth
 from authkit_middleware.core.config import AuthKitConfig
 from authkit_middleware.core.cookies import (
@@ -144,6 +146,8 @@ class SessionOutcome:
     #: A transient WorkOS failure left the request without a usable session (→ 503 if needed).
     provider_error: ProviderError | None = None
     reason: str | None = None
+    #: An explicit credential (a bearer token) failed: the request ends with a 401/503.
+    credential_error: AuthKitError | None = None
 
 
 class _TimedMap:
@@ -243,6 +247,8 @@ class AuthKit:
             public=config.public_paths,
             permission_rules=config.permission_rules,
             role_rules=config.role_rules,
+            entitlement_rules=config.entitlement_rules,
+            feature_flag_rules=config.feature_flag_rules,
         )
         routes: dict[str, str] = {
             config.login_path: "login",
@@ -252,6 +258,10 @@ class AuthKit:
         }
         if config.session_endpoint:
             routes[config.session_endpoint] = "me"
+        if config.switch_organization_path:
+            routes[config.switch_organization_path] = "switch_organization"
+        self._bearer = config.accept_bearer_tokens
+        self._bearer_first = config.credential_precedence == "bearer"
         self.routes = routes
         self._cookie_name = config.cookie_name
         self._chunk_marker = f"{config.cookie_name}.0="
@@ -275,8 +285,16 @@ class AuthKit:
             return None
         cookie_header = request.cookie
         value = get_cookie(cookie_header, self._cookie_name) if cookie_header else None
-        if value is None:
-            if request.authorization or (cookie_header and self._chunk_marker in cookie_header):
+        authorization = request.authorization if self._bearer else None
+        if authorization and (value is None or self._bearer_first):
+            # A repeated bearer token: cached under its canonical header ("Bearer " +
+            # token), so ``Authorization: Bearer <t>`` is one lookup; anything else
+            # (another scheme, odd spacing, a first sight) goes through ``handle``.
+            auth = self.sessions.get(authorization, now)
+            if auth is None:
+                return None
+        elif value is None:
+            if cookie_header and self._chunk_marker in cookie_header:
                 return None
             auth = ANONYMOUS
         else:
@@ -284,11 +302,7 @@ class AuthKit:
             if auth is None:
                 return None
         requirement = self.rules.requirement(request.path)
-        if requirement is not None and (
-            not auth.is_authenticated
-            or any(p not in auth.permissions for p in requirement.permissions)
-            or (requirement.roles and not any(auth.has_role(r) for r in requirement.roles))
-        ):
+        if requirement is not None and not requirement.allows(auth):
             return None
         if self._debug:
             logger.debug("fast path: %s (session cache hit or signed out)", request.path)
@@ -323,7 +337,13 @@ class AuthKit:
             return Respond(self._login(request, now, urls, signup=kind == "signup"))
         if kind == "logout":
             return Respond((yield from self._logout(request, now, urls)))
+        if kind == "switch_organization":
+            response = yield from _organizations.switch_route(self, request, now)
+            return Respond(response)
         outcome = yield from self.authenticate(request, now)
+        if outcome.credential_error is not None:
+            # An explicit credential that fails fails loudly, on every path (RFC 6750).
+            return Respond(_bearer.failure_response(self, request, outcome.credential_error))
         if kind == "me":
             return Respond(self._me(request, outcome))
         refusal = self.guard(request, outcome)
@@ -342,6 +362,14 @@ class AuthKit:
             value = join_cookie(
                 cookies, self._cookie_name, max_chunks=self.config.max_cookie_chunks
             )
+        if self._bearer and request.authorization and (value is None or self._bearer_first):
+            token = _bearer.bearer_token(request.authorization)
+            if token is not None:
+                try:
+                    auth = yield from _bearer.verify_bearer(self, token, now)
+                except (TokenError, KeySetUnavailableError) as exc:
+                    return SessionOutcome(ANONYMOUS, reason=exc.code, credential_error=exc)
+                return SessionOutcome(auth)
         if value is None:
             return SessionOutcome(ANONYMOUS)
         cached = self.sessions.get(value, now)
@@ -593,14 +621,15 @@ class AuthKit:
             return json_response(
                 {"error": "unauthorized", "error_description": "Sign-in required."},
                 status=401,
+                extra=_bearer.missing_token_headers() if self._bearer else (),
             )
-        missing = [p for p in requirement.permissions if p not in auth.permissions]
-        lacks_role = bool(requirement.roles) and not any(
-            auth.has_role(r) for r in requirement.roles
-        )
-        if missing or lacks_role:
+        if not requirement.allows(auth):
             err = AuthKitError("You do not have access to this page.", code="forbidden", status=403)
-            return self.error_response(request, err)
+            response = self.error_response(request, err)
+            if auth.source == "bearer":
+                scope_error = _bearer.challenge("insufficient_scope")
+                response.headers.append(("www-authenticate", scope_error))
+            return response
         return None
 
     def error_response(
@@ -659,6 +688,30 @@ class AuthKit:
             response.add_cookies(set_cookies)
         response.error_event = event
         return response
+
+    def switch_organization(
+        self,
+        request: RequestInfo,
+        organization_id: str,
+        now: float,
+        *,
+        return_to: str | None = None,
+        require_same_origin: bool = True,
+    ) -> Steps[_organizations.SwitchResult]:
+        """Refresh the request's session into another organisation (for frameworks).
+
+        See :func:`authkit_middleware.core.organizations.switch_organization`; drivers
+        run it as ``driver.switch_organization(request, organization_id)``.
+        """
+        result = yield from _organizations.switch_organization(
+            self,
+            request,
+            organization_id,
+            now,
+            return_to=return_to,
+            require_same_origin=require_same_origin,
+        )
+        return result
 
     # ------------------------------------------------------------------ routes
 

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from authkit_middleware.core.auth import Auth
+from authkit_middleware.core.bearer import challenge
 from authkit_middleware.core.errors import AuthKitError
 from authkit_middleware.core.http import (
     RequestInfo,
@@ -84,14 +85,27 @@ def auth_from(carrier: Mapping[str, Any]) -> Auth:
     )
 
 
-def requirement(permissions: Iterable[str] = (), roles: Iterable[str] = ()) -> Requirement:
-    """A requirement from names; a single ``str`` counts as one name, not its letters."""
+def requirement(
+    permissions: Iterable[str] = (),
+    roles: Iterable[str] = (),
+    *,
+    entitlements: Iterable[str] = (),
+    feature_flags: Iterable[str] = (),
+) -> Requirement:
+    """A requirement from names; a single ``str`` counts as one name, not its letters.
+
+    Every permission, any one of the roles, every entitlement, every feature flag.
+    """
     perms = (permissions,) if isinstance(permissions, str) else tuple(permissions)
     role_names = (roles,) if isinstance(roles, str) else tuple(roles)
-    for name in (*perms, *role_names):
+    ents = (entitlements,) if isinstance(entitlements, str) else tuple(entitlements)
+    flags = (feature_flags,) if isinstance(feature_flags, str) else tuple(feature_flags)
+    for name in (*perms, *role_names, *ents, *flags):
         if not isinstance(name, str) or not name:
-            raise ValueError("permission and role names must be non-empty strings")
-    return Requirement(permissions=perms, roles=role_names)
+            raise ValueError(
+                "permission, role, entitlement and feature flag names must be non-empty strings"
+            )
+    return Requirement(permissions=perms, roles=role_names, entitlements=ents, feature_flags=flags)
 
 
 def verdict(auth: Auth, needed: Requirement = SIGNED_IN) -> Verdict | None:
@@ -101,6 +115,10 @@ def verdict(auth: Auth, needed: Requirement = SIGNED_IN) -> Verdict | None:
     if any(p not in auth.permissions for p in needed.permissions):
         return "forbidden"
     if needed.roles and not any(auth.has_role(r) for r in needed.roles):
+        return "forbidden"
+    if any(e not in auth.entitlements for e in needed.entitlements):
+        return "forbidden"
+    if any(f not in auth.feature_flags for f in needed.feature_flags):
         return "forbidden"
     return None
 
@@ -123,7 +141,8 @@ def sign_in_required_response(
         status = 307 if request.method in ("GET", "HEAD") else 303
         target = login_url(request, login_path=login_path, return_to=request.full_path)
         return redirect(target, status=status)
-    return json_response(_SIGN_IN_REQUIRED, status=401)
+    # RFC 6750 §3.1: a 401 names the scheme; no error attribute when no token was sent.
+    return json_response(_SIGN_IN_REQUIRED, status=401, extra=[("www-authenticate", challenge())])
 
 
 def forbidden_response(
@@ -158,4 +177,7 @@ def refusal(
         return None
     if outcome == "unauthorized":
         return sign_in_required_response(request, login_path=login_path)
-    return forbidden_response(request, login_path=login_path)
+    response = forbidden_response(request, login_path=login_path)
+    if auth.source == "bearer":
+        response.headers.append(("www-authenticate", challenge("insufficient_scope")))
+    return response

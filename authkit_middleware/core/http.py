@@ -36,6 +36,9 @@ class RequestInfo:
     purpose: str | None = None
     user_agent: str | None = None
     client_ip: str | None = None
+    #: The request body, read by the adapters only for the one route that needs it
+    #: (``POST {switch_organization_path}``), at most a few KiB; None otherwise.
+    body: bytes | None = None
 
     @property
     def wants_html(self) -> bool:

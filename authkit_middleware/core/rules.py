@@ -1,4 +1,4 @@
-"""Which paths need a signed-in user, and which permissions or roles.
+"""Which paths need a signed-in user, and which permissions, roles, entitlements or flags.
 
 Patterns are globs compiled once at start-up into one regular expression per list, so
 matching costs one ``re.match`` per request whatever the number of patterns. ``*``
@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from authkit_middleware.core.auth import Auth
+
 
 @dataclass(frozen=True, slots=True)
 class Requirement:
@@ -22,6 +24,20 @@ class Requirement:
 
     permissions: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
+    #: Every one listed (``auth.entitlements``, from the organisation's plan).
+    entitlements: tuple[str, ...] = ()
+    #: Every one listed (``auth.feature_flags``).
+    feature_flags: tuple[str, ...] = ()
+
+    def allows(self, auth: Auth) -> bool:
+        """Signed in, every permission, any one of the roles, every entitlement and flag."""
+        return (
+            auth.user is not None
+            and all(p in auth.permissions for p in self.permissions)
+            and (not self.roles or any(auth.has_role(r) for r in self.roles))
+            and all(e in auth.entitlements for e in self.entitlements)
+            and all(f in auth.feature_flags for f in self.feature_flags)
+        )
 
 
 _SIGNED_IN = Requirement()
@@ -37,7 +53,14 @@ def _compile(patterns: Iterable[str]) -> re.Pattern[str] | None:
 class ProtectionRules:
     """Compiled protection rules; ``requirement(path)`` is the only per-request call."""
 
-    __slots__ = ("_permission_rules", "_protected", "_public", "_role_rules")
+    __slots__ = (
+        "_entitlement_rules",
+        "_flag_rules",
+        "_permission_rules",
+        "_protected",
+        "_public",
+        "_role_rules",
+    )
 
     def __init__(
         self,
@@ -46,11 +69,17 @@ class ProtectionRules:
         public: Iterable[str] = (),
         permission_rules: Mapping[str, Iterable[str]] | None = None,
         role_rules: Mapping[str, Iterable[str]] | None = None,
+        entitlement_rules: Mapping[str, Iterable[str]] | None = None,
+        feature_flag_rules: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         permission_rules = permission_rules or {}
         role_rules = role_rules or {}
-        # A path with a permission or role rule is protected even if not listed.
-        self._protected = _compile([*protected, *permission_rules, *role_rules])
+        entitlement_rules = entitlement_rules or {}
+        feature_flag_rules = feature_flag_rules or {}
+        # A path with any rule is protected even if not listed.
+        self._protected = _compile(
+            [*protected, *permission_rules, *role_rules, *entitlement_rules, *feature_flag_rules]
+        )
         self._public = _compile(public)
         self._permission_rules = [
             (re.compile(fnmatch.translate(p)), tuple(perms))
@@ -58,6 +87,12 @@ class ProtectionRules:
         ]
         self._role_rules = [
             (re.compile(fnmatch.translate(p)), tuple(roles)) for p, roles in role_rules.items()
+        ]
+        self._entitlement_rules = [
+            (re.compile(fnmatch.translate(p)), tuple(v)) for p, v in entitlement_rules.items()
+        ]
+        self._flag_rules = [
+            (re.compile(fnmatch.translate(p)), tuple(v)) for p, v in feature_flag_rules.items()
         ]
 
     @property
@@ -70,7 +105,12 @@ class ProtectionRules:
             return None
         if self._public is not None and self._public.match(path):
             return None
-        if not self._permission_rules and not self._role_rules:
+        if not (
+            self._permission_rules
+            or self._role_rules
+            or self._entitlement_rules
+            or self._flag_rules
+        ):
             return _SIGNED_IN
         perms: list[str] = []
         roles: list[str] = []
@@ -80,4 +120,8 @@ class ProtectionRules:
         for pattern, needed in self._role_rules:
             if pattern.match(path):
                 roles.extend(needed)
-        return Requirement(tuple(perms), tuple(roles)) if perms or roles else _SIGNED_IN
+        ents = [e for p, needed in self._entitlement_rules if p.match(path) for e in needed]
+        flags = [f for p, needed in self._flag_rules if p.match(path) for f in needed]
+        if not (perms or roles or ents or flags):
+            return _SIGNED_IN
+        return Requirement(tuple(perms), tuple(roles), tuple(ents), tuple(flags))

@@ -25,6 +25,7 @@ from authkit_middleware.core.engine import AuthKit, Decision, refresh_key
 from authkit_middleware.core.errors import ProviderError
 from authkit_middleware.core.hooks import call_hook_async
 from authkit_middleware.core.http import RequestInfo
+from authkit_middleware.core.organizations import SwitchResult
 from authkit_middleware.core.provider_errors import classify
 from authkit_middleware.core.session import TokenResponse
 from authkit_middleware.drivers._common import (
@@ -83,6 +84,26 @@ class AsyncDriver:
         if fast is not None:
             return fast
         return await self.run(kit.handle(request, now, self.urls))
+
+    async def switch_organization(
+        self,
+        request: RequestInfo,
+        organization_id: str,
+        *,
+        return_to: str | None = None,
+        require_same_origin: bool = True,
+    ) -> SwitchResult:
+        """Refresh the request's session into ``organization_id``; the caller adds
+        ``result.set_cookies`` to its response (see ``core.organizations``)."""
+        kit = self.kit
+        steps = kit.switch_organization(
+            request,
+            organization_id,
+            kit.clock(),
+            return_to=return_to,
+            require_same_origin=require_same_origin,
+        )
+        return await self.run(steps)
 
     async def run(self, steps: Steps[T]) -> T:
         value: Any = None

@@ -57,6 +57,8 @@ from authkit_middleware.core.http import Response as CoreResponse
 
 __all__ = [
     "authkit",
+    "entitlement_required",
+    "feature_flag_required",
     "get_auth",
     "login_required",
     "permission_required",
@@ -104,9 +106,12 @@ def requires(
     roles: str | tuple[str, ...] = (),
     *,
     login_path: str = DEFAULT_LOGIN_PATH,
+    entitlements: str | tuple[str, ...] = (),
+    feature_flags: str | tuple[str, ...] = (),
 ) -> Callable[[V], V]:
-    """Decorator: signed in, every permission and any one of the roles (sync or async view)."""
-    needed = requirement(permissions, roles)
+    """Decorator: signed in, every permission and any one of the roles (sync or async view),
+    every entitlement and every feature flag."""
+    needed = requirement(permissions, roles, entitlements=entitlements, feature_flags=feature_flags)
 
     def decorate(view: V) -> V:
         if iscoroutinefunction(view):
@@ -162,3 +167,22 @@ def role_required(*roles: str, login_path: str = DEFAULT_LOGIN_PATH) -> Callable
 def authkit(request: HttpRequest) -> dict[str, Auth]:
     """Template context processor: ``auth`` (the request's ``Auth``) in every template."""
     return {"auth": get_auth(request)}
+
+
+# -- entitlements and feature flags (cookie and bearer requests alike) ---------------
+
+
+def entitlement_required(
+    *entitlements: str, login_path: str = DEFAULT_LOGIN_PATH
+) -> Callable[[V], V]:
+    """Signed in and the organisation has every one of ``entitlements`` (else ``403``)."""
+    if not entitlements:
+        raise ValueError("entitlement_required() needs at least one entitlement")
+    return requires(login_path=login_path, entitlements=entitlements)
+
+
+def feature_flag_required(*flags: str, login_path: str = DEFAULT_LOGIN_PATH) -> Callable[[V], V]:
+    """Signed in and every one of the feature ``flags`` is on (else ``403``)."""
+    if not flags:
+        raise ValueError("feature_flag_required() needs at least one feature flag")
+    return requires(login_path=login_path, feature_flags=flags)

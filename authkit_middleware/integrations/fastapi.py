@@ -35,6 +35,7 @@ from fastapi import Depends, HTTPException, Request
 
 from authkit_middleware.asgi import request_info
 from authkit_middleware.core.auth import Auth
+from authkit_middleware.core.bearer import challenge
 from authkit_middleware.core.guards import (
     DEFAULT_LOGIN_PATH,
     SIGNED_IN,
@@ -50,7 +51,10 @@ __all__ = [
     "OptionalAuth",
     "RequiredAuth",
     "get_auth",
+    "require",
     "require_auth",
+    "require_entitlement",
+    "require_feature_flag",
     "require_permission",
     "require_role",
     "requires",
@@ -72,7 +76,11 @@ def _check(request: Request, needed: Requirement, login_path: str) -> Auth:
         raise HTTPException(
             status_code=403,
             detail="You do not have access to this resource.",
-            headers={"Cache-Control": NO_STORE},
+            headers=(
+                {"Cache-Control": NO_STORE, "WWW-Authenticate": challenge("insufficient_scope")}
+                if auth.source == "bearer"
+                else {"Cache-Control": NO_STORE}
+            ),
         )
     if info.wants_html:
         target = login_url(info, login_path=login_path, return_to=info.full_path)
@@ -93,9 +101,12 @@ def requires(
     roles: str | tuple[str, ...] = (),
     *,
     login_path: str = DEFAULT_LOGIN_PATH,
+    entitlements: str | tuple[str, ...] = (),
+    feature_flags: str | tuple[str, ...] = (),
 ) -> Callable[[Request], Auth]:
-    """A dependency demanding sign-in, every permission and any one of the roles."""
-    needed = requirement(permissions, roles)
+    """A dependency demanding sign-in, every permission, any one of the roles, every
+    entitlement and every feature flag."""
+    needed = requirement(permissions, roles, entitlements=entitlements, feature_flags=feature_flags)
 
     def dependency(request: Request) -> Auth:
         return _check(request, needed, login_path)
@@ -128,3 +139,44 @@ def require_role(*roles: str, login_path: str = DEFAULT_LOGIN_PATH) -> Callable[
 RequiredAuth = Annotated[Auth, Depends(require_auth)]
 #: ``auth: OptionalAuth``: the ``Auth`` whether signed in or not.
 OptionalAuth = Annotated[Auth, Depends(get_auth)]
+
+
+# -- entitlements and feature flags (cookie and bearer requests alike) ---------------
+
+
+def require(
+    *,
+    permission: str | tuple[str, ...] = (),
+    role: str | tuple[str, ...] = (),
+    entitlement: str | tuple[str, ...] = (),
+    feature_flag: str | tuple[str, ...] = (),
+    login_path: str = DEFAULT_LOGIN_PATH,
+) -> Callable[[Request], Auth]:
+    """Dependency factory over every kind of claim, e.g.
+    ``Depends(require(permission="widgets:write", entitlement="pro-plan"))``: every
+    permission, any one role, every entitlement, every feature flag (else 403)."""
+    return requires(
+        permission,
+        role,
+        login_path=login_path,
+        entitlements=entitlement,
+        feature_flags=feature_flag,
+    )
+
+
+def require_entitlement(
+    *entitlements: str, login_path: str = DEFAULT_LOGIN_PATH
+) -> Callable[[Request], Auth]:
+    """Dependency factory: signed in and the organisation has every one of ``entitlements``."""
+    if not entitlements:
+        raise ValueError("require_entitlement() needs at least one entitlement")
+    return requires(login_path=login_path, entitlements=entitlements)
+
+
+def require_feature_flag(
+    *flags: str, login_path: str = DEFAULT_LOGIN_PATH
+) -> Callable[[Request], Auth]:
+    """Dependency factory: signed in and every one of the feature ``flags`` is on."""
+    if not flags:
+        raise ValueError("require_feature_flag() needs at least one feature flag")
+    return requires(login_path=login_path, feature_flags=flags)

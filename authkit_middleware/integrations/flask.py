@@ -50,6 +50,8 @@ from authkit_middleware.wsgi import AuthKitWSGIMiddleware, request_info
 
 __all__ = [
     "current_auth",
+    "entitlement_required",
+    "feature_flag_required",
     "get_auth",
     "login_required",
     "permission_required",
@@ -101,9 +103,12 @@ def requires(
     roles: str | tuple[str, ...] = (),
     *,
     login_path: str | None = None,
+    entitlements: str | tuple[str, ...] = (),
+    feature_flags: str | tuple[str, ...] = (),
 ) -> Callable[[Callable[P, R]], Callable[P, R | Response]]:
-    """Decorator: signed in, every permission and any one of the roles (sync or async view)."""
-    needed = requirement(permissions, roles)
+    """Decorator: signed in, every permission and any one of the roles (sync or async view),
+    every entitlement and every feature flag."""
+    needed = requirement(permissions, roles, entitlements=entitlements, feature_flags=feature_flags)
 
     def decorate(view: Callable[P, R]) -> Callable[P, R | Response]:
         if inspect.iscoroutinefunction(view):
@@ -161,3 +166,24 @@ def role_required(
     if not roles:
         raise ValueError("role_required() needs at least one role")
     return requires(roles=roles, login_path=login_path)
+
+
+# -- entitlements and feature flags (cookie and bearer requests alike) ---------------
+
+
+def entitlement_required(
+    *entitlements: str, login_path: str | None = None
+) -> Callable[[Callable[P, R]], Callable[P, R | Response]]:
+    """Signed in and the organisation has every one of ``entitlements`` (else ``403``)."""
+    if not entitlements:
+        raise ValueError("entitlement_required() needs at least one entitlement")
+    return requires(login_path=login_path, entitlements=entitlements)
+
+
+def feature_flag_required(
+    *flags: str, login_path: str | None = None
+) -> Callable[[Callable[P, R]], Callable[P, R | Response]]:
+    """Signed in and every one of the feature ``flags`` is on (else ``403``)."""
+    if not flags:
+        raise ValueError("feature_flag_required() needs at least one feature flag")
+    return requires(login_path=login_path, feature_flags=flags)
