@@ -1,0 +1,1 @@
+"""End-to-end: a real headless Chromium against real servers and the emulator's pages."""
