@@ -92,6 +92,7 @@ from authkit_middleware.core.session import (
     encode_session,
 )
 from authkit_middleware.core.tokens import (
+    MAX_TOKEN_LENGTH,
     claims_to_auth_fields,
     ensure_user_access_token,
     key_for_token,

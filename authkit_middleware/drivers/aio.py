@@ -138,7 +138,7 @@ class AsyncDriver:
             data = await self.client.request_raw(
                 "GET",
                 ("sso", "jwks", self.config.client_id),
-                request_options=call_options(self.config, retries=1),
+                request_options=call_options(self.config),  # E9: one deadline, no retry
             )
         except Exception as exc:
             raise classify(exc, action="JWKS fetch") from exc
