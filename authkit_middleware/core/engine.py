@@ -857,6 +857,16 @@ class AuthKit:
                 "code_exchange_failed",
                 "The sign-in code was refused (it may have expired or been used already).",
             )
+        if len(tokens.access_token) > MAX_TOKEN_LENGTH:
+            # Hundreds of permissions: no browser would keep a session this large.
+            return self.error_response(
+                request,
+                CookieTooLargeError(
+                    "This account's session is too large to store in browser cookies.",
+                    code="cookie_too_large",
+                ),
+                set_cookies=clear,
+            )
         try:
             claims = yield from self._verify(tokens.access_token, now)
             session = tokens.to_session()
