@@ -7,7 +7,7 @@ APP ?= flask
 PORT ?= 3000
 NODE_DEPS := tests/interop/js/node_modules/.package-lock.json
 
-.PHONY: test demo bench lint format typecheck install node-deps docs clean
+.PHONY: test demo bench bench-storm fuzz lint format typecheck install node-deps docs clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,12 @@ demo: install
 	esac; \
 	echo "Starting the $(APP) example on http://localhost:$(PORT) (Ctrl-C to stop)"; \
 	PORT=$(PORT) exec $(BIN)/python $$script
+
+bench-storm: install
+	$(BIN)/python benchmarks/refresh_storm.py
+
+fuzz: install
+	$(BIN)/python tests/security/fuzz_targets.py -max_total_time=600 -rss_limit_mb=2048
 
 clean:
 	rm -rf $(VENV) tests/interop/js/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
