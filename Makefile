@@ -53,6 +53,9 @@ demo: install
 	echo "Starting the $(APP) example on http://localhost:$(PORT) (Ctrl-C to stop)"; \
 	PORT=$(PORT) exec $(BIN)/python $$script
 
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 bench-storm: install
 	$(BIN)/python benchmarks/refresh_storm.py
 
