@@ -221,6 +221,11 @@ async def main(args: argparse.Namespace) -> int:
         ]
         sdk = f"{OTHER_COOKIES}; wos_session={apps.sdk_cookie(tokens)}"
         sess = f"{OTHER_COOKIES}; session={apps.starlette_session_cookie(tokens)}"
+        # API client: the same access token as a bearer token (no cookie at all).
+        bearer = f"Bearer {tokens['access_token']}"
+        bearer_scope = scope("/dash", None)
+        bearer_scope["headers"] = [*bearer_scope["headers"], (b"authorization", bearer.encode())]
+        bearer_environ = {**environ("/dash", None), "HTTP_AUTHORIZATION": bearer}
 
         def first_asgi() -> list[dict[str, Any]]:
             return [scope("/dash", c) for c in fresh]
@@ -245,6 +250,7 @@ async def main(args: argparse.Namespace) -> int:
             ),
             Scenario("ours signed in (steady)", "asgi", asgi_call(ours, [scope("/dash", cookie)])),
             Scenario("ours signed in (first request)", "asgi", asgi_call(ours, first_asgi())),
+            Scenario("ours bearer (steady)", "asgi", asgi_call(ours, [bearer_scope])),
             Scenario("ours signed out", "asgi", asgi_call(ours, [scope("/", OTHER_COOKIES)])),
             Scenario("ours static path", "asgi", asgi_call(ours, [scope("/static/app.css", None)])),
             Scenario("flask bare", "wsgi", wsgi_call(bare_w, [environ("/dash", cookie)])),
@@ -257,6 +263,7 @@ async def main(args: argparse.Namespace) -> int:
             Scenario(
                 "flask ours signed in (first request)", "wsgi", wsgi_call(ours_w, first_wsgi())
             ),
+            Scenario("flask ours bearer (steady)", "wsgi", wsgi_call(ours_w, [bearer_environ])),
             Scenario(
                 "flask ours signed out",
                 "wsgi",
