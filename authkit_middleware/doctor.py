@@ -21,7 +21,6 @@ a subprocess. Secrets are shown masked to their last 4 characters at most.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import math
@@ -75,8 +74,6 @@ _WEAK_WORDS = (
 )
 _GENERATE = "generate one with `authkit-middleware password`"
 _GENERATE_FERNET = "generate one with `authkit-middleware password --fernet`"
-#: An id no organisation has: the API-key probe only looks at the status code.
-_PROBE_ORGANIZATION = "org_00000000000000000000000000"
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,15 +421,9 @@ def _jwks_findings(client: Any, env: _Env, timeout: float) -> list[Finding]:
 
 
 def _api_key_finding(client: Any, env: _Env, timeout: float) -> Finding:
-    """List organisations (limit 1); where that endpoint is missing (the emulator),
-    read an organisation that does not exist: 404 means the key was accepted."""
-    from workos._errors import (
-        APIError,
-        AuthenticationError,
-        AuthorizationError,
-        NotFoundError,
-        WorkOSError,
-    )
+    """List organisations (limit 1), an endpoint that requires the API key: 401 means
+    the key is rejected, 403 that it is valid but restricted."""
+    from workos._errors import APIError, AuthenticationError, AuthorizationError, WorkOSError
 
     options = {"timeout": timeout, "max_retries": 0}
     rejected = Finding(
@@ -443,11 +434,7 @@ def _api_key_finding(client: Any, env: _Env, timeout: float) -> Finding:
         "keys of another environment or revoked keys are refused",
     )
     try:
-        try:
-            client.organizations.list_organizations(limit=1, request_options=options)
-        except NotFoundError:
-            with contextlib.suppress(NotFoundError):
-                client.organizations.get_organization(_PROBE_ORGANIZATION, request_options=options)
+        client.organizations.list_organizations(limit=1, request_options=options)
     except AuthenticationError:
         return rejected
     except AuthorizationError:

@@ -104,6 +104,54 @@ def json_body(request: Request) -> dict[str, Any]:
     return data
 
 
+_ORDERS = ("asc", "desc", "normal")
+
+
+def list_options(request: Request) -> tuple[str, int]:
+    """``order`` and ``limit`` of a list request, validated as WorkOS does (422).
+
+    ``normal`` is served as ``desc`` (the default order); its reversed cursors are
+    not emulated.
+    """
+    order = request.args.get("order", "desc")
+    if order not in _ORDERS:
+        raise code_error(422, "invalid_request_parameters", "order must be asc, desc or normal.")
+    try:
+        limit = int(request.args.get("limit", "10"))
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= 100:
+        raise code_error(422, "invalid_request_parameters", "limit must be between 1 and 100.")
+    return order, limit
+
+
+def list_page(
+    request: Request, items: list[Any], ids: list[str], limit: int
+) -> tuple[list[Any], dict[str, str | None]]:
+    """One page of ``items`` (already in the order asked for; ``ids`` are their ids)
+    from the ``before``/``after`` cursors, and its ``list_metadata``: the SDK's
+    ``auto_paging_iter`` follows ``after`` until it is null."""
+    before, after = request.args.get("before"), request.args.get("after")
+    if before:
+        end = ids.index(before) if before in ids else 0
+        start = max(0, end - limit)
+    else:
+        start = ids.index(after) + 1 if after in ids else (len(ids) if after else 0)
+        end = start + limit
+    page = items[start:end]
+    page_ids = ids[start:end]
+    metadata = {
+        "before": page_ids[0] if page_ids and start > 0 else None,
+        "after": page_ids[-1] if page_ids and end < len(ids) else None,
+    }
+    return page, metadata
+
+
+def list_response(data: list[dict[str, Any]], metadata: dict[str, str | None]) -> Response:
+    """The list envelope: ``{object: "list", data, list_metadata: {before, after}}``."""
+    return json_response(200, {"object": "list", "data": data, "list_metadata": metadata})
+
+
 class EmulatorApp:
     """The emulator as a WSGI callable."""
 
@@ -130,6 +178,7 @@ class EmulatorApp:
             "logout": self.logout,
             "revoke": self.revoke,
             "user": self.user,
+            "organizations": self.organizations,
             "organization": self.organization,
             "memberships": self.memberships,
             "membership": self.membership,
@@ -145,6 +194,7 @@ class EmulatorApp:
                 Rule("/user_management/sessions/logout", endpoint="logout", methods=["GET"]),
                 Rule("/user_management/sessions/revoke", endpoint="revoke", methods=["POST"]),
                 Rule("/user_management/users/<user_id>", endpoint="user", methods=["GET"]),
+                Rule("/organizations", endpoint="organizations", methods=["GET"]),
                 Rule("/organizations/<org_id>", endpoint="organization", methods=["GET"]),
                 Rule(
                     "/user_management/organization_memberships",
@@ -352,6 +402,28 @@ class EmulatorApp:
                 return json_response(404, {"message": f"Organization not found: '{org_id}'."})
             return json_response(200, org.to_api())
 
+    def organizations(self, request: Request, args: dict[str, Any]) -> Response:
+        """``GET /organizations`` (``list_organizations``): in creation order, newest
+        first unless ``order=asc``; ``domains`` (comma-joined by the SDK) keeps the
+        organisations holding any of them, ``search`` matches the name."""
+        self._require_api_key(request)
+        order, limit = list_options(request)
+        domains = {d.strip().lower() for d in request.args.get("domains", "").split(",")}
+        domains.discard("")
+        search = request.args.get("search", "").strip().lower()
+        with self.service.store.lock:
+            items = [
+                org
+                for org in self.service.store.organizations.values()
+                if (not domains or domains & {d.lower() for d in org.domains})
+                and (not search or search in org.name.lower())
+            ]
+            if order != "asc":
+                items.reverse()
+            page, metadata = list_page(request, items, [o.id for o in items], limit)
+            data = [org.to_api() for org in page]
+        return list_response(data, metadata)
+
     def membership(self, request: Request, args: dict[str, Any]) -> Response:
         self._require_api_key(request)
         membership_id = str(args["membership_id"])
@@ -376,17 +448,7 @@ class EmulatorApp:
         statuses = {s for s in q.get("statuses", "active").split(",") if s} or {"active"}
         if not statuses <= {"active", "inactive", "pending"}:
             raise code_error(422, "invalid_request_parameters", "Invalid statuses.")
-        order = q.get("order", "desc")
-        if order not in ("asc", "desc", "normal"):
-            raise code_error(
-                422, "invalid_request_parameters", "order must be asc, desc or normal."
-            )
-        try:
-            limit = int(q.get("limit", "10"))
-        except ValueError:
-            limit = 0
-        if not 1 <= limit <= 100:
-            raise code_error(422, "invalid_request_parameters", "limit must be between 1 and 100.")
+        order, limit = list_options(request)
         store = self.service.store
         with store.lock:
             items = [
@@ -399,21 +461,9 @@ class EmulatorApp:
             ]
             if order != "asc":
                 items.reverse()
-            ids = [m.id for m in items]
-            before, after = q.get("before"), q.get("after")
-            if before:
-                end = ids.index(before) if before in ids else 0
-                start = max(0, end - limit)
-            else:
-                start = ids.index(after) + 1 if after in ids else (len(ids) if after else 0)
-                end = start + limit
-            page = items[start:end]
+            page, metadata = list_page(request, items, [m.id for m in items], limit)
             data = [store.membership_to_api(m) for m in page]
-        metadata = {
-            "before": page[0].id if page and start > 0 else None,
-            "after": page[-1].id if page and end < len(items) else None,
-        }
-        return json_response(200, {"object": "list", "data": data, "list_metadata": metadata})
+        return list_response(data, metadata)
 
 
 def _equal(a: str, b: str) -> bool:
