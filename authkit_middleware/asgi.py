@@ -16,7 +16,7 @@ Each request gets ``scope["authkit"]`` (an :class:`~authkit_middleware.Auth`), a
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 from starlette.authentication import AuthCredentials, BaseUser
@@ -27,7 +27,7 @@ from authkit_middleware.coordination import resolve_coordinator
 from authkit_middleware.core.auth import Auth
 from authkit_middleware.core.config import AuthKitConfig
 from authkit_middleware.core.engine import AuthKit, Continue, Respond
-from authkit_middleware.core.http import RequestInfo, Response, session_cache_headers
+from authkit_middleware.core.http import NO_STORE, RequestInfo, Response, session_cache_headers
 from authkit_middleware.core.organizations import MAX_BODY as _MAX_SWITCH_BODY
 from authkit_middleware.drivers.aio import AsyncDriver
 
@@ -173,6 +173,20 @@ class AuthKitMiddleware:
         self.driver = AsyncDriver(self.kit, client, refresh_coordinator=coordinator)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            auth = self._fast(scope)
+            if auth is not None:
+                # A verified cookie seen before, or signed out on an open path: no
+                # RequestInfo, no driver, no Continue; same scope and headers as below.
+                scope["authkit"] = auth
+                scope["user"] = AuthKitUser(auth)
+                if auth.user is None:
+                    scope["auth"] = AuthCredentials()
+                    await self.app(scope, receive, send)
+                else:
+                    scope["auth"] = AuthCredentials(list(auth.scopes))
+                    await self.app(scope, receive, _cache_send(send, ()))
+                return
         scope_type = scope["type"]
         if scope_type not in ("http", "websocket"):
             await self.app(scope, receive, send)  # lifespan and the unknown pass through
@@ -199,6 +213,26 @@ class AuthKitMiddleware:
             return
         await self.app(scope, receive, _session_send(send, decision))
 
+    def _fast(self, scope: Scope) -> Auth | None:
+        """``kit.fast_auth`` from the raw scope: one pass for the Cookie header only."""
+        cookie: bytes | None = None
+        for key, value in scope.get("headers", ()):
+            if key == b"cookie":
+                if cookie is None:
+                    cookie = value
+            elif key == b"authorization":
+                return None  # bearer tokens and their precedence: the full path
+        if getattr(self.config, "debug", False):
+            return None  # debug mode logs each fast-path hit: the full path
+        root_path: str = scope.get("root_path", "")
+        path: str = scope["path"]
+        if root_path and path.startswith(root_path):
+            path = path[len(root_path) :] or "/"
+        kit = self.kit
+        return kit.fast_auth(
+            path, root_path, cookie.decode("latin-1") if cookie else None, kit.clock()
+        )
+
     @staticmethod
     def _attach(scope: Scope, decision: Continue) -> None:
         auth = decision.auth
@@ -209,34 +243,46 @@ class AuthKitMiddleware:
 
 def _session_send(send: Send, decision: Continue) -> Send:
     """Wrap ``send`` to append Set-Cookie and the cache headers on the response start."""
-    set_cookies = decision.set_cookies
+    return _cache_send(send, decision.set_cookies)
 
+
+#: What the rewrite appends when the app set neither Cache-Control nor Vary (the
+#: common case): ``session_cache_headers(None, None, ...)``, encoded once.
+_DEFAULT_CACHE_HEADERS = ((b"cache-control", NO_STORE.encode("latin-1")), (b"vary", b"Cookie"))
+
+
+def _cache_headers(headers: Any, set_cookies: Sequence[str]) -> list[tuple[bytes, bytes]]:
+    """The app's headers with Cache-Control/Vary rewritten and the Set-Cookies appended."""
+    cache_control: str | None = None
+    vary: str | None = None
+    kept: list[tuple[bytes, bytes]] = []
+    for key, value in headers:
+        lowered = key.lower()
+        if lowered == b"cache-control":
+            cache_control = value.decode("latin-1")
+        elif lowered == b"vary":
+            vary = value.decode("latin-1") if vary is None else f"{vary}, {value.decode('latin-1')}"
+        else:
+            kept.append((key, value))
+    if cache_control is None and vary is None:
+        kept.extend(_DEFAULT_CACHE_HEADERS)
+    else:
+        new_cc, new_vary = session_cache_headers(cache_control, vary, cookies_set=bool(set_cookies))
+        kept.append((b"cache-control", new_cc.encode("latin-1")))
+        kept.append((b"vary", new_vary.encode("latin-1")))
+    if set_cookies:
+        # Appended, never merged: every Set-Cookie stays its own header (pitfall e4).
+        kept.extend((b"set-cookie", c.encode("latin-1")) for c in set_cookies)
+    return kept
+
+
+def _cache_send(send: Send, set_cookies: Sequence[str]) -> Send:
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
-            headers = list(message.get("headers", ()))
-            cache_control: str | None = None
-            vary: str | None = None
-            kept: list[tuple[bytes, bytes]] = []
-            for key, value in headers:
-                lowered = key.lower()
-                if lowered == b"cache-control":
-                    cache_control = value.decode("latin-1")
-                elif lowered == b"vary":
-                    vary = (
-                        value.decode("latin-1")
-                        if vary is None
-                        else f"{vary}, {value.decode('latin-1')}"
-                    )
-                else:
-                    kept.append((key, value))
-            new_cc, new_vary = session_cache_headers(
-                cache_control, vary, cookies_set=bool(set_cookies)
-            )
-            kept.append((b"cache-control", new_cc.encode("latin-1")))
-            kept.append((b"vary", new_vary.encode("latin-1")))
-            # Appended, never merged: every Set-Cookie stays its own header (pitfall e4).
-            kept.extend((b"set-cookie", c.encode("latin-1")) for c in set_cookies)
-            message = {**message, "headers": kept}
+            message = {
+                **message,
+                "headers": _cache_headers(message.get("headers", ()), set_cookies),
+            }
         await send(message)
 
     return wrapped

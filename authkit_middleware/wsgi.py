@@ -14,7 +14,7 @@ Each request gets ``environ["authkit"]``, an :class:`~authkit_middleware.Auth`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -22,9 +22,10 @@ from workos import WorkOSClient
 
 from authkit_middleware.coordination import env as coordination_env
 from authkit_middleware.coordination import resolve_coordinator
+from authkit_middleware.core.auth import Auth
 from authkit_middleware.core.config import AuthKitConfig
 from authkit_middleware.core.engine import AuthKit, Respond
-from authkit_middleware.core.http import RequestInfo, session_cache_headers
+from authkit_middleware.core.http import NO_STORE, RequestInfo, session_cache_headers
 from authkit_middleware.core.organizations import MAX_BODY as _MAX_SWITCH_BODY
 from authkit_middleware.drivers.sync import SyncDriver
 
@@ -128,6 +129,14 @@ class AuthKitWSGIMiddleware:
         self.driver = SyncDriver(self.kit, client, refresh_coordinator=coordinator)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        auth = self._fast(environ)
+        if auth is not None:
+            # A verified cookie seen before, or signed out on an open path: no
+            # RequestInfo, no driver, no Continue; same environ and headers as below.
+            environ[ENVIRON_KEY] = auth
+            if auth.user is None:
+                return self.app(environ, start_response)
+            return self.app(environ, _cache_start_response(start_response, ()))
         request = request_info(environ)
         if request.method == "POST" and self.kit.routes.get(request.path) == "switch_organization":
             request.body = read_body(environ, _MAX_SWITCH_BODY)
@@ -142,27 +151,53 @@ class AuthKitWSGIMiddleware:
         if not set_cookies and not auth.is_authenticated:
             return self.app(environ, start_response)
 
-        def session_start_response(
-            status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
-        ) -> Any:
-            cache_control: str | None = None
-            vary: str | None = None
-            kept: list[tuple[str, str]] = []
-            for key, value in headers:
-                lowered = key.lower()
-                if lowered == "cache-control":
-                    cache_control = value
-                elif lowered == "vary":
-                    vary = value if vary is None else f"{vary}, {value}"
-                else:
-                    kept.append((key, value))
+        # The app's iterable is returned as is: the server calls its close() (PEP 3333).
+        return self.app(environ, _cache_start_response(start_response, set_cookies))
+
+    def _fast(self, environ: WSGIEnvironment) -> Auth | None:
+        """``kit.fast_auth`` straight from the environ (no ``RequestInfo``)."""
+        if "HTTP_AUTHORIZATION" in environ or getattr(self.config, "debug", False):
+            return None  # bearer tokens, debug logging of hits: the full path
+        path: str = environ.get("PATH_INFO", "") or "/"
+        if not path.isascii():
+            return None  # request_info re-decodes it as UTF-8
+        kit = self.kit
+        return kit.fast_auth(
+            path, environ.get("SCRIPT_NAME", ""), environ.get("HTTP_COOKIE"), kit.clock()
+        )
+
+
+#: ``session_cache_headers(None, None, ...)``: what an app that set neither gets.
+_DEFAULT_CACHE_HEADERS = (("Cache-Control", NO_STORE), ("Vary", "Cookie"))
+
+
+def _cache_start_response(start_response: StartResponse, set_cookies: Sequence[str]) -> Any:
+    """``start_response`` that rewrites Cache-Control/Vary and appends the Set-Cookies."""
+
+    def session_start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+    ) -> Any:
+        cache_control: str | None = None
+        vary: str | None = None
+        kept: list[tuple[str, str]] = []
+        for key, value in headers:
+            lowered = key.lower()
+            if lowered == "cache-control":
+                cache_control = value
+            elif lowered == "vary":
+                vary = value if vary is None else f"{vary}, {value}"
+            else:
+                kept.append((key, value))
+        if cache_control is None and vary is None:
+            kept.extend(_DEFAULT_CACHE_HEADERS)
+        else:
             new_cc, new_vary = session_cache_headers(
                 cache_control, vary, cookies_set=bool(set_cookies)
             )
             kept.append(("Cache-Control", new_cc))
             kept.append(("Vary", new_vary))
+        if set_cookies:
             kept.extend(("Set-Cookie", c) for c in set_cookies)
-            return start_response(status, kept, exc_info)
+        return start_response(status, kept, exc_info)
 
-        # The app's iterable is returned as is: the server calls its close() (PEP 3333).
-        return self.app(environ, session_start_response)
+    return session_start_response
