@@ -1,0 +1,234 @@
+"""The session cache's correctness rules, which the fast path depends on (not timings).
+
+- bounded: a million distinct cookies leave at most ``maxsize`` entries;
+- never a session past its access token's expiry (clock control, no sleeping);
+- only successful verifications are cached: a tampered or expired cookie is
+  verified again on its next request, never answered from memory.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from authkit_middleware import AuthKitWSGIMiddleware
+from authkit_middleware.core.auth import ANONYMOUS, Auth, User
+from authkit_middleware.core.engine import SessionCache, _unverified_claims
+from authkit_middleware.core.http import RequestInfo
+from authkit_middleware.core.session import TokenResponse, encode_session
+from authkit_middleware.emulator import Emulator
+from authkit_middleware.emulator.server import EmulatorServer
+
+PASSWORD = "perf-tests-cookie-password-0123456789abcdef"
+EMAIL = "alice@example.com"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    with Emulator(access_token_ttl=300).serve() as srv:
+        yield srv
+
+
+def _app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    auth = environ["authkit"]
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"in" if auth.is_authenticated else b"out"]
+
+
+def _middleware(server: EmulatorServer, clock: Clock, **options: Any) -> AuthKitWSGIMiddleware:
+    mw = AuthKitWSGIMiddleware(
+        _app,
+        api_key=server.api_key,
+        client_id=server.client_id,
+        base_url=server.base_url,
+        redirect_uri="http://localhost:3000/callback",
+        cookie_password=PASSWORD,
+        protected_paths=("/dash",),
+        **options,
+    )
+    mw.kit.clock = clock
+    return mw
+
+
+def _cookie(mw: AuthKitWSGIMiddleware, server: EmulatorServer) -> str:
+    tokens = server.emulator.issue_session(EMAIL)
+    session = TokenResponse.from_dict(tokens).to_session()
+    return str(mw.kit.sealer.seal(encode_session(session, camel=True), purpose="session"))
+
+
+def _get(mw: AuthKitWSGIMiddleware, value: str | None, path: str = "/dash") -> tuple[str, bytes]:
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "HTTP_ACCEPT": "application/json",
+    }
+    if value is not None:
+        environ["HTTP_COOKIE"] = f"theme=dark; wos-session={value}"
+    seen: list[str] = []
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
+        seen.append(status)
+
+    body = b"".join(mw(environ, start_response))
+    return seen[0], body
+
+
+def _count_verifications(mw: AuthKitWSGIMiddleware, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    original = mw.kit._authenticate_cookie
+
+    def counting(request: RequestInfo, value: str, now: float) -> Any:
+        calls.append(value)
+        return original(request, value, now)
+
+    monkeypatch.setattr(mw.kit, "_authenticate_cookie", counting)
+    return calls
+
+
+# --------------------------------------------------------------------------- bounded
+
+
+def test_a_million_distinct_cookies_stay_within_maxsize() -> None:
+    cache = SessionCache(64)
+    auth = Auth(user=User(id="user_1"))
+    for i in range(1_000_000):
+        cache.put(f"cookie-{i}", auth, 1e12)
+        if len(cache) > 64:
+            pytest.fail(f"{len(cache)} entries after {i + 1} inserts")
+    assert len(cache) == 64
+    # FIFO: the newest survive, the oldest went.
+    assert cache.get("cookie-999999", 0.0) is auth
+    assert cache.get("cookie-0", 0.0) is None
+
+
+def test_configured_session_cache_size_bounds_the_middleware(server: EmulatorServer) -> None:
+    mw = _middleware(server, Clock(), session_cache_size=3)
+    cookies = [_cookie(mw, server) for _ in range(6)]
+    for value in cookies:
+        assert _get(mw, value) == ("200 OK", b"in")
+    assert len(mw.kit.sessions) <= 3
+
+
+# --------------------------------------------------------------------------- expiry
+
+
+def test_cache_entry_is_not_served_at_or_after_its_deadline() -> None:
+    cache = SessionCache(8)
+    auth = Auth(user=User(id="user_1"))
+    cache.put("c", auth, 1000.0)
+    assert cache.get("c", 999.999) is auth
+    assert cache.get("c", 1000.0) is None
+    assert cache.get("c", 999.0) is None  # an expired entry is dropped, not revived
+
+
+def test_cached_session_ends_before_its_access_token_expires(
+    server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    mw = _middleware(server, clock)
+    value = _cookie(mw, server)
+    assert _get(mw, value) == ("200 OK", b"in")
+    auth, until = mw.kit.sessions._data[value]
+    assert auth.expires_at is not None and until <= auth.expires_at
+    calls = _count_verifications(mw, monkeypatch)
+    assert _get(mw, value) == ("200 OK", b"in") and calls == []  # steady state: memory
+    # Past the token's expiry (our clock only): never answered from the cache.
+    clock.offset = auth.expires_at - time.time() + 1
+    assert mw.kit.fast_auth("/dash", "", f"wos-session={value}", clock()) is None
+    assert mw.kit.sessions.get(value, clock()) is None
+    _get(mw, value)
+    assert calls == [value]  # verified (and refreshed) again, not served from memory
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def test_tampered_cookie_is_never_cached(
+    server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mw = _middleware(server, Clock())
+    good = _cookie(mw, server)
+    middle = len(good) // 2
+    tampered = good[:middle] + ("A" if good[middle] != "A" else "B") + good[middle + 1 :]
+    calls = _count_verifications(mw, monkeypatch)
+    for attempt in (1, 2, 3):
+        assert _get(mw, tampered)[0].startswith("401")
+        assert tampered not in mw.kit.sessions._data
+        assert len(calls) == attempt  # every request verifies it again
+    assert mw.kit.fast_auth("/", "", f"wos-session={tampered}", time.time()) is None
+
+
+def test_expired_token_cookie_is_never_cached(
+    server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    mw = _middleware(server, clock)
+    value = _cookie(mw, server)
+    # An hour on: the token in the cookie is long expired (refresh may still work).
+    clock.offset = 3600
+    calls = _count_verifications(mw, monkeypatch)
+    for attempt in (1, 2):
+        _get(mw, value)
+        assert value not in mw.kit.sessions._data
+        assert len(calls) == attempt
+
+
+def test_revoked_session_is_verified_each_time(
+    server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused refresh signs the request out; nothing is cached for that cookie."""
+    clock = Clock()
+    mw = _middleware(server, clock)
+    tokens = server.emulator.issue_session(EMAIL)
+    session = TokenResponse.from_dict(tokens).to_session()
+    value = str(mw.kit.sealer.seal(encode_session(session, camel=True), purpose="session"))
+    assert server.emulator.revoke_session(_unverified_claims(tokens["access_token"])["sid"])
+    clock.offset = 3600
+    calls = _count_verifications(mw, monkeypatch)
+    for attempt in (1, 2):
+        status, _ = _get(mw, value)
+        assert status.startswith("401")
+        assert value not in mw.kit.sessions._data
+        assert len(calls) == attempt
+
+
+# --------------------------------------------------------------------------- fast lane
+
+
+@pytest.mark.parametrize(
+    ("path", "cookie"),
+    [
+        ("/", None),
+        ("/", "theme=dark"),
+        ("/dash", None),
+        ("/dash", "theme=dark"),
+        ("/callback", None),
+        ("/login", "theme=dark"),
+        ("/x", "wos-session.0=abc; wos-session.1=def"),
+        ("/dash", "wos-session=not-a-seal"),
+    ],
+)
+def test_fast_auth_agrees_with_fast(server: EmulatorServer, path: str, cookie: str | None) -> None:
+    mw = _middleware(server, Clock())
+    now = time.time()
+    lane = mw.kit.fast_auth(path, "", cookie, now)
+    full = mw.kit.fast(RequestInfo("GET", path, cookie=cookie), now)
+    if lane is not None:
+        assert full is not None and full.auth is lane
+    if path == "/" and lane is None:
+        pytest.fail("an open path without a session cookie must take the fast lane")
+    if lane is not None and lane is ANONYMOUS:
+        assert path not in mw.kit.routes
