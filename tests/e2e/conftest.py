@@ -53,9 +53,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the session (as root: ``--no-sandbox``)."""
+    """One headless Chromium per test module (as root: ``--no-sandbox``).
+
+    Not per session: while it lives, Playwright's sync API holds a running event loop
+    in this thread, and every later test calling ``asyncio.run`` would fail.
+    """
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="playwright (Python) is not installed: pip install playwright"
     )
