@@ -53,6 +53,12 @@ demo: install
 	echo "Starting the $(APP) example on http://localhost:$(PORT) (Ctrl-C to stop)"; \
 	PORT=$(PORT) exec $(BIN)/python $$script
 
+# In-process table, real servers under wrk (Debian package `wrk`), and the memory bound.
+bench: install
+	$(BIN)/python benchmarks/inprocess.py
+	$(BIN)/python benchmarks/servers.py
+	$(BIN)/python benchmarks/memory.py
+
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
