@@ -5,19 +5,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import demo_project  # configures Django; puts examples/ on sys.path for _shared
+from _shared.pages import lazy_app
 
-from demo_project import create_asgi_app
-
-from authkit_middleware import AuthKitMiddleware
-
-_application: AuthKitMiddleware | None = None
-
-
-def __getattr__(name: str) -> Any:
-    global _application
-    if name == "application":
-        if _application is None:
-            _application = create_asgi_app()  # AuthKitMiddleware(get_asgi_application())
-        return _application
-    raise AttributeError(name)
+#: ``application`` = ``AuthKitMiddleware(get_asgi_application())``, built on first access.
+__getattr__ = lazy_app(globals(), demo_project.create_asgi_app, "application")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,10 @@ import django
 from django.conf import settings
 
 BASE_DIR = Path(__file__).resolve().parent
+#: examples/: ``_shared`` (the look all the examples share) is imported from there.
+EXAMPLES = BASE_DIR.parent
+if str(EXAMPLES) not in sys.path:
+    sys.path.append(str(EXAMPLES))
 
 if not settings.configured:
     settings.configure(
@@ -34,7 +39,7 @@ if not settings.configured:
         TEMPLATES=[
             {
                 "BACKEND": "django.template.backends.django.DjangoTemplates",
-                "DIRS": [BASE_DIR / "templates"],
+                "DIRS": [BASE_DIR / "templates", EXAMPLES / "_shared"],  # + style.css
                 "OPTIONS": {
                     "context_processors": ["authkit_middleware.integrations.django.authkit"],
                 },
@@ -44,6 +49,7 @@ if not settings.configured:
     )
     django.setup()
 
+from _shared.pages import profile  # noqa: E402
 from django.http import HttpRequest, HttpResponse, JsonResponse  # noqa: E402
 from django.shortcuts import render  # noqa: E402
 from django.urls import path  # noqa: E402
@@ -67,18 +73,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def api_me(request: HttpRequest) -> HttpResponse:
-    auth = get_auth(request)
-    assert auth.user is not None
-    return JsonResponse(
-        {
-            "id": auth.user.id,
-            "email": auth.user.email,
-            "name": auth.user.display_name,
-            "organization_id": auth.organization_id,
-            "role": auth.role,
-            "permissions": list(auth.permissions),
-        }
-    )
+    return JsonResponse(profile(get_auth(request)))
 
 
 @permission_required("widgets:write")

@@ -5,19 +5,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import demo_project  # configures Django; puts examples/ on sys.path for _shared
+from _shared.pages import lazy_app
 
-from demo_project import create_wsgi_app
-
-from authkit_middleware import AuthKitWSGIMiddleware
-
-_application: AuthKitWSGIMiddleware | None = None
-
-
-def __getattr__(name: str) -> Any:
-    global _application
-    if name == "application":
-        if _application is None:
-            _application = create_wsgi_app()  # AuthKitWSGIMiddleware(get_wsgi_application())
-        return _application
-    raise AttributeError(name)
+#: ``application`` = ``AuthKitWSGIMiddleware(get_wsgi_application())``, built on first access.
+__getattr__ = lazy_app(globals(), demo_project.create_wsgi_app, "application")

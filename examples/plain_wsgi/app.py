@@ -19,107 +19,35 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable
-from html import escape
+from pathlib import Path
 from typing import Any
 
 from authkit_middleware import Auth, AuthKitWSGIMiddleware
 
+if (EXAMPLES := str(Path(__file__).resolve().parents[1])) not in sys.path:
+    sys.path.append(EXAMPLES)  # for examples/_shared: the look all the examples share
+from _shared.pages import Pages, lazy_app, profile
+
 StartResponse = Callable[..., Any]
 
-STYLE = """
-body { margin:0; font:16px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
-  background:#f5f6f8; color:#1f2328; }
-header { background:#fff; border-bottom:1px solid #e5e7eb; }
-nav, main { max-width:46rem; margin:0 auto; padding:.9rem 1.25rem; }
-nav { display:flex; gap:1rem; align-items:center; }
-nav .brand { font-weight:700; margin-right:auto; }
-nav a { color:#4338ca; text-decoration:none; }
-main section { background:#fff; border-radius:12px; padding:1.5rem 1.75rem; margin-top:1.5rem;
-  box-shadow:0 1px 3px rgba(0,0,0,.06); }
-h1 { font-size:1.5rem; margin:0 0 .75rem; }
-dl { display:grid; grid-template-columns:max-content 1fr; gap:.4rem 1.25rem; margin:0; }
-dt { color:#6b7280; } dd { margin:0; }
-code, .tag { background:#eef0f4; padding:.1rem .4rem; border-radius:6px; font-size:.88rem; }
-.tag { display:inline-block; margin:0 .3rem .3rem 0; }
-.button, button { display:inline-block; padding:.55rem 1rem; border-radius:8px; border:0;
-  background:#4f46e5; color:#fff; font:inherit; font-weight:600; text-decoration:none;
-  cursor:pointer; }
-.button.secondary { background:#eef0f4; color:#1f2328; }
-form { display:inline; margin:0; }
-"""
-
-
-def page(title: str, body: str, auth: Auth) -> str:
-    account = (
-        '<form method="post" action="/logout"><button type="submit">Sign out</button></form>'
-        if auth.is_authenticated
-        else '<a class="button" href="/login">Sign in</a>'
-    )
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)} · AuthKit + plain WSGI</title><style>{STYLE}</style></head>
-<body><header><nav><span class="brand">AuthKit + plain WSGI</span>
-<a href="/">Home</a><a href="/dashboard">Dashboard</a><a href="/api/me">/api/me</a>
-<a href="/widgets/new">Widgets</a>{account}</nav></header>
-<main><section>{body}</section></main></body></html>"""
-
-
-def home_body(auth: Auth) -> str:
-    if auth.user is not None:
-        return (
-            f"<h1>Welcome</h1><p>Signed in as <strong>{escape(auth.user.display_name)}"
-            '</strong>.</p><p><a class="button" href="/dashboard">Open the dashboard</a></p>'
-        )
-    return (
-        "<h1>Welcome</h1><p>This page is public. The dashboard needs you to sign in.</p>"
-        '<p><a class="button" href="/login">Sign in</a> '
-        '<a class="button secondary" href="/signup">Create an account</a></p>'
-    )
-
-
-def dashboard_body(auth: Auth) -> str:
-    user = auth.user
-    assert user is not None  # the middleware only lets signed-in requests through
-    tags = "".join(f'<span class="tag">{escape(p)}</span>' for p in auth.permissions) or "none"
-    return f"""<h1>Dashboard</h1><dl>
-<dt>Name</dt><dd>{escape(user.display_name)}</dd>
-<dt>Email</dt><dd>{escape(user.email or "")}</dd>
-<dt>Organization</dt><dd>{escape(auth.organization_id or "none")}</dd>
-<dt>Role</dt><dd>{escape(auth.role or "none")}</dd>
-<dt>Permissions</dt><dd>{tags}</dd></dl>"""
-
-
-def me_json(auth: Auth) -> dict[str, Any]:
-    assert auth.user is not None
-    return {
-        "id": auth.user.id,
-        "email": auth.user.email,
-        "name": auth.user.display_name,
-        "organization_id": auth.organization_id,
-        "role": auth.role,
-        "permissions": list(auth.permissions),
-    }
+pages = Pages("plain WSGI")
 
 
 def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
     """The whole app: four routes, no framework."""
     auth: Auth = environ["authkit"]
     path = environ.get("PATH_INFO") or "/"
-    html = "text/html; charset=utf-8"
-    status, content_type = "200 OK", html
+    status, content_type = "200 OK", "text/html; charset=utf-8"
     if path == "/":
-        body = page("Home", home_body(auth), auth).encode()
+        body = pages.home(auth).encode()
     elif path == "/dashboard":
-        body = page("Dashboard", dashboard_body(auth), auth).encode()
+        body = pages.dashboard(auth).encode()
     elif path == "/api/me":
-        body, content_type = json.dumps(me_json(auth)).encode(), "application/json"
+        body, content_type = json.dumps(profile(auth)).encode(), "application/json"
     elif path == "/widgets/new":
-        inner = (
-            "<h1>New widget</h1><p>You hold <code>widgets:write</code>, "
-            "so you may create widgets here.</p>"
-        )
-        body = page("New widget", inner, auth).encode()
+        body = pages.new_widget(auth).encode()
     else:
         status, content_type, body = "404 Not Found", "text/plain; charset=utf-8", b"Not found"
     start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
@@ -133,17 +61,8 @@ def create_app(**options: Any) -> AuthKitWSGIMiddleware:
     return AuthKitWSGIMiddleware(application, **options)  # the one line
 
 
-_app: AuthKitWSGIMiddleware | None = None
-
-
-def __getattr__(name: str) -> Any:
-    """``app`` is built from the environment on first access (importing is side-effect free)."""
-    global _app
-    if name == "app":
-        if _app is None:
-            _app = create_app()
-        return _app
-    raise AttributeError(name)
+#: ``app``: built from the ``WORKOS_*`` environment on first access (importing starts nothing).
+__getattr__ = lazy_app(globals(), create_app)
 
 
 if __name__ == "__main__":
