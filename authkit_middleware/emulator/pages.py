@@ -118,7 +118,12 @@ def sign_in_page(
     err = f'<div class="error" role="alert">{escape(error)}</div>' if error else ""
     action = escape(action_url)
     if screen == "sign-up":
-        heading = f'<h1>Create your account</h1><p class="lead">Sign up{escape(target)}.</p>'
+        lead = (
+            f"Create an account to continue{target}."
+            if target
+            else "Create an account with your email and a password, then continue to the app."
+        )
+        heading = f'<h1>Create your account</h1><p class="lead">{escape(lead)}</p>'
         form = (
             f'<form method="post" action="{action}" id="sign-up">{hidden}'
             '<input type="hidden" name="action" value="sign-up">'
