@@ -102,10 +102,18 @@ def _b64u_encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+# base64url -> standard alphabet, as ``base64.urlsafe_b64decode`` translates.
+_URL_TO_STD = bytes.maketrans(b"-_", b"+/")
+
+
 def _b64u_decode(text: str) -> bytes:
     # Only called on MAC-verified fields, so lenient decoding cannot be abused.
+    # Exactly ``base64.urlsafe_b64decode(text + padding)`` (non-strict a2b_base64 after
+    # the same translation), without its per-call wrapper layers (~1.5 µs on a cookie).
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return binascii.a2b_base64(
+            text.encode("ascii").translate(_URL_TO_STD) + b"=" * (-len(text) % 4)
+        )
     except (binascii.Error, ValueError):
         raise SealError(_INVALID) from None
 

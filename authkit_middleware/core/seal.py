@@ -285,12 +285,14 @@ class Sealer:
     @staticmethod
     def _unseal_iron(sealed: str, keys: _Keys, now: float | None) -> tuple[Any, bool]:
         parts = iron.parse(sealed)
-        wanted = parts.password_id or "default"
-        # The id-matching passwords first (primary first among them), then the rest:
-        # a JS app with a string password always names id "1" whatever we call it.
-        ordered = [k for k in keys.iron if k[0] == wanted] + [
-            k for k in keys.iron if k[0] != wanted
-        ]
+        ordered = keys.iron
+        if len(ordered) > 1:
+            wanted = parts.password_id or "default"
+            # The id-matching passwords first (primary first among them), then the rest:
+            # a JS app with a string password always names id "1" whatever we call it.
+            ordered = tuple(k for k in keys.iron if k[0] == wanted) + tuple(
+                k for k in keys.iron if k[0] != wanted
+            )
         for _, secret, primary in ordered:
             try:
                 return iron.open_parts(parts, secret, now=now), not primary
