@@ -28,25 +28,29 @@ EXAMPLES = BASE_DIR.parent
 if str(EXAMPLES) not in sys.path:
     sys.path.append(str(EXAMPLES))
 
+#: This project's settings (also applied by the test suite with ``override_settings``
+#: when another Django app configured the process first).
+SETTINGS: dict[str, Any] = dict(
+    DEBUG=os.environ.get("DJANGO_DEBUG", "") == "1",
+    SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50),
+    ALLOWED_HOSTS=["localhost", "127.0.0.1", "[::1]", "testserver"],
+    ROOT_URLCONF=__name__,
+    INSTALLED_APPS=[],
+    MIDDLEWARE=["django.middleware.security.SecurityMiddleware"],
+    TEMPLATES=[
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "DIRS": [BASE_DIR / "templates", EXAMPLES / "_shared"],  # + style.css
+            "OPTIONS": {
+                "context_processors": ["authkit_middleware.integrations.django.authkit"],
+            },
+        }
+    ],
+    USE_TZ=True,
+)
+
 if not settings.configured:
-    settings.configure(
-        DEBUG=os.environ.get("DJANGO_DEBUG", "") == "1",
-        SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50),
-        ALLOWED_HOSTS=["localhost", "127.0.0.1", "[::1]", "testserver"],
-        ROOT_URLCONF=__name__,
-        INSTALLED_APPS=[],
-        MIDDLEWARE=["django.middleware.security.SecurityMiddleware"],
-        TEMPLATES=[
-            {
-                "BACKEND": "django.template.backends.django.DjangoTemplates",
-                "DIRS": [BASE_DIR / "templates", EXAMPLES / "_shared"],  # + style.css
-                "OPTIONS": {
-                    "context_processors": ["authkit_middleware.integrations.django.authkit"],
-                },
-            }
-        ],
-        USE_TZ=True,
-    )
+    settings.configure(**SETTINGS)
     django.setup()
 
 from _shared.pages import profile  # noqa: E402

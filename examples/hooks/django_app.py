@@ -10,21 +10,25 @@ from typing import Any
 import django
 from django.conf import settings
 
+#: This app's settings (the test suite applies them with ``override_settings`` when
+#: another Django app configured the process first).
+SETTINGS: dict[str, Any] = dict(
+    DEBUG=False,
+    SECRET_KEY="example-only-not-secret",
+    ALLOWED_HOSTS=["localhost", "127.0.0.1", "testserver"],
+    ROOT_URLCONF=__name__,
+    MIDDLEWARE=[],
+)
+
 if not settings.configured:
-    settings.configure(
-        DEBUG=False,
-        SECRET_KEY="example-only-not-secret",
-        ALLOWED_HOSTS=["localhost", "127.0.0.1", "testserver"],
-        ROOT_URLCONF=__name__,
-        MIDDLEWARE=[],
-    )
+    settings.configure(**SETTINGS)
     django.setup()
 
-from django.http import HttpRequest, HttpResponse
-from django.urls import path
-from userstore import options
+from django.http import HttpRequest, HttpResponse  # noqa: E402
+from django.urls import path  # noqa: E402
+from userstore import options  # noqa: E402
 
-from authkit_middleware import AuthKitWSGIMiddleware
+from authkit_middleware import AuthKitWSGIMiddleware  # noqa: E402
 
 
 def page(request: HttpRequest) -> HttpResponse:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from examples_support import Clock, Example, Harness
+from examples_support import Clock, Example, Harness, django_project
 
 from authkit_middleware.emulator import Emulator, EmulatorServer
 
@@ -62,3 +62,19 @@ def harness_factory(
     yield make
     for harness in made:
         harness.close()
+
+
+@pytest.fixture(autouse=True)
+def _django_example_settings() -> Iterator[None]:
+    """Django allows one configuration per process. When another test module
+    configured it first (the docs samples, the testing helpers' tests), apply the
+    example project's settings over it for the test, as Django's own tests do."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    demo = django_project()
+    if getattr(settings, "ROOT_URLCONF", None) == demo.__name__:
+        yield
+        return
+    with override_settings(**{k: v for k, v in demo.SETTINGS.items() if k != "INSTALLED_APPS"}):
+        yield
