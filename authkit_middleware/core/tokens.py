@@ -123,6 +123,26 @@ def _json_object(segment: bytes, what: str) -> dict[str, Any]:
     return value
 
 
+#: Parsed JOSE headers by their exact base64url segment. Every token of one signing
+#: key carries the same header, so ``token_kid`` and ``verify_access_token`` decode it
+#: once per key instead of twice per token. Only headers that decoded to a JSON object
+#: are stored; identical bytes always parse to the same value, so a hit answers
+#: exactly what a parse would. Bounded: cleared when full (attacker-chosen headers
+#: cost a parse each, as before). Values are shared: read them, never mutate.
+_HEADERS: dict[bytes, dict[str, Any]] = {}
+_HEADER_CACHE_SIZE = 64
+
+
+def _header(segment: bytes) -> dict[str, Any]:
+    header = _HEADERS.get(segment)
+    if header is None:
+        header = _json_object(segment, "header")
+        if len(_HEADERS) >= _HEADER_CACHE_SIZE:
+            _HEADERS.clear()
+        _HEADERS[segment] = header
+    return header
+
+
 def _split(token: object) -> tuple[bytes, bytes, bytes, bytes]:
     """``(header, payload, signature, signing_input)`` of a compact JWS, as ASCII bytes.
 
@@ -175,12 +195,12 @@ def decode_unverified_header(token: str | bytes) -> dict[str, Any]:
     Checks the compact shape and that the header is a JSON object; nothing in it
     may be trusted until :func:`verify_access_token` succeeds.
     """
-    return _json_object(_split(token)[0], "header")
+    return dict(_header(_split(token)[0]))
 
 
 def token_kid(token: str | bytes) -> str | None:
     """The ``kid`` of a token's header (None when absent); malformed → ``TokenError``."""
-    kid = decode_unverified_header(token).get("kid")
+    kid = _header(_split(token)[0]).get("kid")
     if kid is not None and not isinstance(kid, str):
         raise _fail(CODE_MALFORMED, "Token key id is not a string.")
     return kid
@@ -234,7 +254,7 @@ def verify_access_token(
     :func:`is_user_access_token` / :func:`ensure_user_access_token`.
     """
     header_b64, payload_b64, signature_b64, signing_input = _split(token)
-    _check_header(_json_object(header_b64, "header"))
+    _check_header(_header(header_b64))
     if not signature_b64:
         raise _fail(CODE_BAD_SIGNATURE, "Token has no signature.")
     signature = _b64decode(signature_b64)
