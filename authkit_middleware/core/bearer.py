@@ -54,7 +54,6 @@ __all__ = [
     "challenge",
     "failure_response",
     "invalid_token_response",
-    "missing_token_headers",
     "verify_bearer",
 ]
 
@@ -93,11 +92,6 @@ def challenge(error: str | None = None, description: str | None = None) -> str:
     if description:
         value += f', error_description="{_quoted(description)}"'
     return value
-
-
-def missing_token_headers() -> list[tuple[str, str]]:
-    """Headers of a ``401`` for a request that sent no credential (RFC 6750 §3.1)."""
-    return [("www-authenticate", challenge())]
 
 
 def invalid_token_response(error: AuthKitError) -> Response:

@@ -31,6 +31,7 @@ from urllib.parse import parse_qs, quote
 from workos.user_management._resource import AsyncUserManagement, UserManagement
 
 from authkit_middleware.core import bearer as _bearer
+from authkit_middleware.core import guards as _guards
 from authkit_middleware.core import hooks as _hooks
 from authkit_middleware.core import organizations as _organizations
 from authkit_middleware.core.auth import ANONYMOUS, Auth
@@ -646,13 +647,8 @@ class AuthKit:
             if outcome.provider_error is not None:
                 # A WorkOS outage is not a sign-out: say so, keep the session (H4).
                 return self.error_response(request, outcome.provider_error)
-            if request.wants_html:
-                status = 307 if request.method in ("GET", "HEAD") else 303
-                return redirect(self.login_url(request, request.full_path), status=status)
-            return json_response(
-                {"error": "unauthorized", "error_description": "Sign-in required."},
-                status=401,
-                extra=_bearer.missing_token_headers() if self._bearer else (),
+            return _guards.sign_in_required_response(
+                request, login_path=self.config.login_path, bearer=self._bearer
             )
         if not requirement.allows(auth):
             err = AuthKitError("You do not have access to this page.", code="forbidden", status=403)

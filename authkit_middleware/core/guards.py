@@ -112,15 +112,7 @@ def verdict(auth: Auth, needed: Requirement = SIGNED_IN) -> Verdict | None:
     """None when ``auth`` meets ``needed``: every permission, and any one of the roles."""
     if not auth.is_authenticated:
         return "unauthorized"
-    if any(p not in auth.permissions for p in needed.permissions):
-        return "forbidden"
-    if needed.roles and not any(auth.has_role(r) for r in needed.roles):
-        return "forbidden"
-    if any(e not in auth.entitlements for e in needed.entitlements):
-        return "forbidden"
-    if any(f not in auth.feature_flags for f in needed.feature_flags):
-        return "forbidden"
-    return None
+    return None if needed.allows(auth) else "forbidden"
 
 
 def login_url(
@@ -134,15 +126,20 @@ def login_url(
 
 
 def sign_in_required_response(
-    request: RequestInfo, *, login_path: str = DEFAULT_LOGIN_PATH
+    request: RequestInfo, *, login_path: str = DEFAULT_LOGIN_PATH, bearer: bool = True
 ) -> Response:
-    """Browsers go to sign in and come back here; API clients get ``401`` JSON."""
+    """Browsers go to sign in and come back here; API clients get ``401`` JSON.
+
+    The one answer for "sign-in required", whether a path rule (the engine) or a
+    route guard (the integrations) asked. ``bearer``: the app accepts bearer tokens,
+    so the 401 names the scheme (RFC 6750 §3.1: no error attribute without a token).
+    """
     if request.wants_html:
         status = 307 if request.method in ("GET", "HEAD") else 303
         target = login_url(request, login_path=login_path, return_to=request.full_path)
         return redirect(target, status=status)
-    # RFC 6750 §3.1: a 401 names the scheme; no error attribute when no token was sent.
-    return json_response(_SIGN_IN_REQUIRED, status=401, extra=[("www-authenticate", challenge())])
+    extra = [("www-authenticate", challenge())] if bearer else []
+    return json_response(_SIGN_IN_REQUIRED, status=401, extra=extra)
 
 
 def forbidden_response(
