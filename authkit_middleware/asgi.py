@@ -184,7 +184,7 @@ class AuthKitMiddleware:
                     scope["auth"] = AuthCredentials()
                     await self.app(scope, receive, send)
                 else:
-                    scope["auth"] = AuthCredentials(list(auth.scopes))
+                    scope["auth"] = AuthCredentials(auth.scopes)  # copies into a list
                     await self.app(scope, receive, _cache_send(send, ()))
                 return
         scope_type = scope["type"]
@@ -222,7 +222,7 @@ class AuthKitMiddleware:
                     cookie = value
             elif key == b"authorization":
                 return None  # bearer tokens and their precedence: the full path
-        if getattr(self.config, "debug", False):
+        if self.kit._debug:
             return None  # debug mode logs each fast-path hit: the full path
         root_path: str = scope.get("root_path", "")
         path: str = scope["path"]
@@ -238,7 +238,7 @@ class AuthKitMiddleware:
         auth = decision.auth
         scope["authkit"] = auth
         scope["user"] = AuthKitUser(auth)
-        scope["auth"] = AuthCredentials(list(auth.scopes))
+        scope["auth"] = AuthCredentials(auth.scopes)  # copies into a list
 
 
 def _session_send(send: Send, decision: Continue) -> Send:

@@ -156,7 +156,7 @@ class AuthKitWSGIMiddleware:
 
     def _fast(self, environ: WSGIEnvironment) -> Auth | None:
         """``kit.fast_auth`` straight from the environ (no ``RequestInfo``)."""
-        if "HTTP_AUTHORIZATION" in environ or getattr(self.config, "debug", False):
+        if "HTTP_AUTHORIZATION" in environ or self.kit._debug:
             return None  # bearer tokens, debug logging of hits: the full path
         path: str = environ.get("PATH_INFO", "") or "/"
         if not path.isascii():

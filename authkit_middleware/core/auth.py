@@ -119,6 +119,12 @@ class Auth:
     expires_at: int | None = None
     #: ``"cookie"`` or ``"bearer"``: how the request authenticated.
     source: str | None = None
+    #: ``scopes``, computed on first use: a cached ``Auth`` serves many requests, and
+    #: the ASGI adapter asks for its scopes on each. Derived from the fields above,
+    #: which never change, so not part of equality, ``repr`` or the constructor.
+    _scopes: tuple[str, ...] | None = field(
+        default=None, init=False, repr=False, compare=False, hash=False
+    )
 
     @property
     def is_authenticated(self) -> bool:
@@ -129,6 +135,13 @@ class Auth:
         """Starlette-style scopes: ``"authenticated"``, the permissions as they are, then
         ``role:<slug>`` for the role(s), ``entitlement:<name>`` and ``feature:<flag>``
         (for ``starlette.authentication.requires``)."""
+        scopes = self._scopes
+        if scopes is None:
+            scopes = self._compute_scopes()
+            object.__setattr__(self, "_scopes", scopes)
+        return scopes
+
+    def _compute_scopes(self) -> tuple[str, ...]:
         if not self.is_authenticated:
             return ()
         roles = (

@@ -41,6 +41,9 @@ class Requirement:
 
 
 _SIGNED_IN = Requirement()
+#: Most paths whose requirement ``ProtectionRules`` remembers at once.
+_MEMO_SIZE = 1024
+_UNSEEN = object()
 
 
 def _compile(patterns: Iterable[str]) -> re.Pattern[str] | None:
@@ -56,6 +59,7 @@ class ProtectionRules:
     __slots__ = (
         "_entitlement_rules",
         "_flag_rules",
+        "_memo",
         "_permission_rules",
         "_protected",
         "_public",
@@ -95,12 +99,32 @@ class ProtectionRules:
             (re.compile(fnmatch.translate(p)), tuple(v)) for p, v in feature_flag_rules.items()
         ]
 
+        #: path -> requirement, for the paths seen most (see ``requirement``).
+        self._memo: dict[str, Requirement | None] = {}
+
     @property
     def protects_anything(self) -> bool:
         return self._protected is not None
 
     def requirement(self, path: str) -> Requirement | None:
-        """None when the path is open; otherwise what it requires (at least sign-in)."""
+        """None when the path is open; otherwise what it requires (at least sign-in).
+
+        Answers are remembered per path (a pure function of the path and the rules,
+        which never change): one dict lookup instead of two or more regex matches.
+        Paths are client-chosen, so the memo is bounded: once full it is emptied and
+        refilled by the paths that keep coming back.
+        """
+        memo = self._memo
+        found = memo.get(path, _UNSEEN)
+        if found is not _UNSEEN:
+            return found  # type: ignore[return-value]
+        found = self._match(path)
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[path] = found
+        return found
+
+    def _match(self, path: str) -> Requirement | None:
         if self._protected is None or not self._protected.match(path):
             return None
         if self._public is not None and self._public.match(path):
