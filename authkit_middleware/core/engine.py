@@ -103,6 +103,12 @@ from authkit_middleware.core.tokens import (
 
 logger = logging.getLogger("authkit_middleware")
 
+#: Bearer tokens share the session cache under ``"Bearer " + token``. A cookie value
+#: can hold a space ("wos-session=Bearer <token>"), so cookie lookups refuse values
+#: with this prefix and bearer lookups use only keys with it: neither credential can
+#: ever be answered from the other's cache entries.
+_BEARER_KEY = _bearer.BEARER_CACHE_PREFIX
+
 #: How long a refresh result is remembered for requests still carrying the old cookie.
 REFRESH_GRACE_SECONDS = 30.0
 #: Bound of the grace, dead-token and ended-session maps (entries, not bytes).
@@ -296,6 +302,8 @@ class AuthKit:
                 if self._chunk_marker in cookie_header:
                     return None
                 auth = ANONYMOUS
+            elif value.startswith(_BEARER_KEY):
+                return None  # never a bearer entry for a cookie (full path: unseal fails)
             else:
                 auth = self.sessions.get(value, now)
                 if auth is None:
@@ -322,6 +330,8 @@ class AuthKit:
             # A repeated bearer token: cached under its canonical header ("Bearer " +
             # token), so ``Authorization: Bearer <t>`` is one lookup; anything else
             # (another scheme, odd spacing, a first sight) goes through ``handle``.
+            if not authorization.startswith(_BEARER_KEY):
+                return None  # only bearer keys: a raw cookie value is never looked up
             auth = self.sessions.get(authorization, now)
             if auth is None:
                 return None
@@ -329,6 +339,8 @@ class AuthKit:
             if cookie_header and self._chunk_marker in cookie_header:
                 return None
             auth = ANONYMOUS
+        elif value.startswith(_BEARER_KEY):
+            return None
         else:
             auth = self.sessions.get(value, now)
             if auth is None:
@@ -404,7 +416,7 @@ class AuthKit:
                 return SessionOutcome(auth)
         if value is None:
             return SessionOutcome(ANONYMOUS)
-        cached = self.sessions.get(value, now)
+        cached = None if value.startswith(_BEARER_KEY) else self.sessions.get(value, now)
         if cached is not None:
             return SessionOutcome(cached)
         if self._debug:
@@ -960,7 +972,8 @@ class AuthKit:
         signed_out = None
         value = join_cookie(cookies, self._cookie_name, max_chunks=self.config.max_cookie_chunks)
         if value is not None:
-            self.sessions.pop(value)
+            if not value.startswith(_BEARER_KEY):
+                self.sessions.pop(value)
             try:
                 session = decode_session(self.sealer.unseal(value, purpose="session", now=now))
                 signed_out = session.user

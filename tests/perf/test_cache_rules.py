@@ -232,3 +232,38 @@ def test_fast_auth_agrees_with_fast(server: EmulatorServer, path: str, cookie: s
         pytest.fail("an open path without a session cookie must take the fast lane")
     if lane is not None and lane is ANONYMOUS:
         assert path not in mw.kit.routes
+
+
+# --------------------------------------------------------------------------- namespaces
+
+
+def test_cookie_value_never_reaches_a_cached_bearer_token(server: EmulatorServer) -> None:
+    """Bearer tokens are cached as ``"Bearer " + token`` in the same ``SessionCache``;
+    a cookie ``wos-session=Bearer <token>`` (a space is a legal cookie-value byte
+    after parsing) must not sign anyone in from that entry, on any lane."""
+    mw = _middleware(server, Clock(), accept_bearer_tokens=True)
+    now = time.time()
+    token = server.emulator.issue_session(EMAIL)["access_token"]
+    key = "Bearer " + token
+    auth = Auth(user=User(id="user_bearer"), source="bearer", expires_at=int(now) + 300)
+    mw.kit.sessions.put(key, auth, now + 300)
+    header = f"theme=dark; wos-session={key}"
+    assert mw.kit.fast_auth("/dash", "", header, now) is None
+    assert mw.kit.fast(RequestInfo("GET", "/dash", cookie=header), now) is None
+    status, body = _get(mw, key)
+    assert status.startswith("401") and body != b"in"
+    status, body = _get(mw, key, path="/")
+    assert status.startswith("200") and body == b"out"
+    assert mw.kit.sessions.get(key, now) is auth  # the bearer entry itself is untouched
+
+
+def test_authorization_header_never_reaches_a_cached_cookie(server: EmulatorServer) -> None:
+    """The other direction: a sealed cookie value sent as the whole Authorization
+    header is not a bearer key and must not be answered from the cookie's entry."""
+    mw = _middleware(server, Clock(), accept_bearer_tokens=True)
+    value = _cookie(mw, server)
+    assert _get(mw, value) == ("200 OK", b"in")  # verified and cached
+    now = time.time()
+    assert mw.kit.sessions.get(value, now) is not None
+    request = RequestInfo("GET", "/dash", authorization=value)
+    assert mw.kit.fast(request, now) is None
