@@ -215,6 +215,9 @@ class AuthKitMiddleware:
 
     def _fast(self, scope: Scope) -> Auth | None:
         """``kit.fast_auth`` from the raw scope: one pass for the Cookie header only."""
+        kit = self.kit
+        if kit._debug:
+            return None  # debug mode logs each fast-path hit: the full path
         cookie: bytes | None = None
         for key, value in scope.get("headers", ()):
             if key == b"cookie":
@@ -222,16 +225,12 @@ class AuthKitMiddleware:
                     cookie = value
             elif key == b"authorization":
                 return None  # bearer tokens and their precedence: the full path
-        if self.kit._debug:
-            return None  # debug mode logs each fast-path hit: the full path
         root_path: str = scope.get("root_path", "")
         path: str = scope["path"]
         if root_path and path.startswith(root_path):
             path = path[len(root_path) :] or "/"
-        kit = self.kit
-        return kit.fast_auth(
-            path, root_path, cookie.decode("latin-1") if cookie else None, kit.clock()
-        )
+        # No clock read here: fast_auth reads it only when it looks a session up.
+        return kit.fast_auth(path, root_path, cookie.decode("latin-1") if cookie else None)
 
     @staticmethod
     def _attach(scope: Scope, decision: Continue) -> None:

@@ -161,10 +161,8 @@ class AuthKitWSGIMiddleware:
         path: str = environ.get("PATH_INFO", "") or "/"
         if not path.isascii():
             return None  # request_info re-decodes it as UTF-8
-        kit = self.kit
-        return kit.fast_auth(
-            path, environ.get("SCRIPT_NAME", ""), environ.get("HTTP_COOKIE"), kit.clock()
-        )
+        # No clock read here: fast_auth reads it only when it looks a session up.
+        return self.kit.fast_auth(path, environ.get("SCRIPT_NAME", ""), environ.get("HTTP_COOKIE"))
 
 
 #: ``session_cache_headers(None, None, ...)``: what an app that set neither gets.

@@ -83,6 +83,8 @@ _ATTR_VALUE = re.compile(r"[\x21-\x3a\x3c-\x7e]+")
 _DOMAIN = re.compile(r"\.?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 _SAMESITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
 _OWS = " \t"
+#: A value starting or ending with one of these needs ``_clean_value``.
+_UNCLEAN_ENDS = ' \t"'
 
 
 @lru_cache(maxsize=256)
@@ -150,10 +152,32 @@ def get_cookie(header: str | None, name: str) -> str | None:
     """
     if not header or not isinstance(header, str) or not isinstance(name, str):
         return None
-    if len(header) > MAX_COOKIE_HEADER_BYTES or not _is_token(name):
-        return parse_cookie_header(header).get(name)
     size = len(header)
+    if size > MAX_COOKIE_HEADER_BYTES or not _is_token(name):
+        return parse_cookie_header(header).get(name)
     width = len(name)
+    at = header.find(name)
+    if at < 0:
+        return None
+    # The common shape first: ``name=value`` at the start or after ``;``/``; ``,
+    # a value needing no cleaning (no OWS or DQUOTE at its ends, not oversized).
+    # Anything else (and any doubt) goes through the general loop below, which
+    # starts over and gives the same answer.
+    after = at + width
+    if (
+        (at == 0 or header[at - 1] == ";" or (at >= 2 and header[at - 2 : at] == "; "))
+        and after < size
+        and header[after] == "="
+    ):
+        end = header.find(";", after + 1)
+        found = header[after + 1 :] if end < 0 else header[after + 1 : end]
+        if (
+            found
+            and len(found) <= MAX_COOKIE_VALUE_BYTES
+            and found[0] not in _UNCLEAN_ENDS
+            and found[-1] not in _UNCLEAN_ENDS
+        ):
+            return found
     start = 0
     while True:
         at = header.find(name, start)

@@ -284,7 +284,7 @@ class AuthKit:
     # ------------------------------------------------------------------ hot path
 
     def fast_auth(
-        self, path: str, root_path: str, cookie_header: str | None, now: float
+        self, path: str, root_path: str, cookie_header: str | None, now: float | None = None
     ) -> Auth | None:
         """The adapters' lane in front of ``fast``: the ``Auth`` from memory, or None.
 
@@ -293,6 +293,7 @@ class AuthKit:
         plainest cases, where its answer is the one ``fast``/``handle`` would give: not
         an auth route, no chunked session cookie, a path that is open or needs sign-in
         and nothing more. Everything else (None) goes through ``decide`` as before.
+        ``now`` defaults to ``self.clock()``, read only when a session is looked up.
         """
         if path in self.routes or (root_path and root_path + path == self.config.callback_path):
             return None
@@ -305,7 +306,7 @@ class AuthKit:
             elif value.startswith(_BEARER_KEY):
                 return None  # never a bearer entry for a cookie (full path: unseal fails)
             else:
-                auth = self.sessions.get(value, now)
+                auth = self.sessions.get(value, self.clock() if now is None else now)
                 if auth is None:
                     return None
         else:
