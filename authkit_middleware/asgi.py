@@ -173,8 +173,26 @@ class AuthKitMiddleware:
         self.driver = AsyncDriver(self.kit, client, refresh_coordinator=coordinator)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            auth = self._fast(scope)
+        if scope["type"] == "http" and not self.kit._debug:
+            # The fast lane (``_fast``, inlined: one call less on every request).
+            # Debug mode logs each fast-path hit, and an Authorization header (bearer
+            # tokens and their precedence) takes the full path.
+            auth: Auth | None = None
+            cookie: bytes | None = None
+            for key, value in scope.get("headers", ()):
+                if key == b"cookie":
+                    if cookie is None:
+                        cookie = value
+                elif key == b"authorization":
+                    break
+            else:
+                root_path: str = scope.get("root_path", "")
+                path: str = scope["path"]
+                if root_path and path.startswith(root_path):
+                    path = path[len(root_path) :] or "/"
+                auth = self.kit.fast_auth(
+                    path, root_path, cookie.decode("latin-1") if cookie else None
+                )
             if auth is not None:
                 # A verified cookie seen before, or signed out on an open path: no
                 # RequestInfo, no driver, no Continue; same scope and headers as below.
@@ -212,25 +230,6 @@ class AuthKitMiddleware:
             await self.app(scope, receive, send)
             return
         await self.app(scope, receive, _session_send(send, decision))
-
-    def _fast(self, scope: Scope) -> Auth | None:
-        """``kit.fast_auth`` from the raw scope: one pass for the Cookie header only."""
-        kit = self.kit
-        if kit._debug:
-            return None  # debug mode logs each fast-path hit: the full path
-        cookie: bytes | None = None
-        for key, value in scope.get("headers", ()):
-            if key == b"cookie":
-                if cookie is None:
-                    cookie = value
-            elif key == b"authorization":
-                return None  # bearer tokens and their precedence: the full path
-        root_path: str = scope.get("root_path", "")
-        path: str = scope["path"]
-        if root_path and path.startswith(root_path):
-            path = path[len(root_path) :] or "/"
-        # No clock read here: fast_auth reads it only when it looks a session up.
-        return kit.fast_auth(path, root_path, cookie.decode("latin-1") if cookie else None)
 
     @staticmethod
     def _attach(scope: Scope, decision: Continue) -> None:
