@@ -97,6 +97,7 @@ from authkit_middleware.core.tokens import (
     claims_to_auth_fields,
     ensure_user_access_token,
     key_for_token,
+    split_token,
     token_kid,
     verify_access_token,
 )
@@ -553,7 +554,8 @@ class AuthKit:
 
     def _verify(self, token: str, now: float) -> Steps[dict[str, Any]]:
         """Verify an access token, fetching the JWKS when the cache says so (F3, F9, F10)."""
-        kid = token_kid(token)
+        parts = split_token(token)  # once for the kid and the verification
+        kid = token_kid(token, parts=parts)
         if self.jwks.should_fetch(kid, now):
             try:
                 data = yield FetchJWKS()
@@ -568,6 +570,7 @@ class AuthKit:
             now=now,
             leeway=self.config.jwt_leeway,
             issuer=self.config.issuer,
+            parts=parts,
         )
         ensure_user_access_token(claims)
         return claims

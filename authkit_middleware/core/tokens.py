@@ -54,6 +54,7 @@ __all__ = [
     "ensure_user_access_token",
     "is_user_access_token",
     "key_for_token",
+    "split_token",
     "token_kid",
     "verify_access_token",
 ]
@@ -198,9 +199,25 @@ def decode_unverified_header(token: str | bytes) -> dict[str, Any]:
     return dict(_header(_split(token)[0]))
 
 
-def token_kid(token: str | bytes) -> str | None:
-    """The ``kid`` of a token's header (None when absent); malformed → ``TokenError``."""
-    kid = _header(_split(token)[0]).get("kid")
+#: A token split by :func:`split_token`: header, payload, signature, signing input.
+TokenParts = tuple[bytes, bytes, bytes, bytes]
+
+
+def split_token(token: str | bytes) -> TokenParts:
+    """Check a token's compact shape once and split it (malformed → ``TokenError``).
+
+    Hand the result to :func:`token_kid` and :func:`verify_access_token` (``parts=``)
+    for *that same token*, so that it is encoded, checked and split once, not twice.
+    """
+    return _split(token)
+
+
+def token_kid(token: str | bytes, *, parts: TokenParts | None = None) -> str | None:
+    """The ``kid`` of a token's header (None when absent); malformed → ``TokenError``.
+
+    ``parts``: :func:`split_token` of this very token, when already done.
+    """
+    kid = _header((parts if parts is not None else _split(token))[0]).get("kid")
     if kid is not None and not isinstance(kid, str):
         raise _fail(CODE_MALFORMED, "Token key id is not a string.")
     return kid
@@ -241,6 +258,7 @@ def verify_access_token(
     leeway: float,
     issuer: str | Sequence[str] | None,
     audience: str | Sequence[str] | None = None,
+    parts: TokenParts | None = None,
 ) -> dict[str, Any]:
     """Verify an RS256 access token with ``key`` and return its claims.
 
@@ -252,8 +270,11 @@ def verify_access_token(
 
     Whether the token is a *user* token is the caller's decision:
     :func:`is_user_access_token` / :func:`ensure_user_access_token`.
+    ``parts``: :func:`split_token` of this very token, when already done.
     """
-    header_b64, payload_b64, signature_b64, signing_input = _split(token)
+    header_b64, payload_b64, signature_b64, signing_input = (
+        parts if parts is not None else _split(token)
+    )
     _check_header(_header(header_b64))
     if not signature_b64:
         raise _fail(CODE_BAD_SIGNATURE, "Token has no signature.")
