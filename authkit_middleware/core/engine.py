@@ -326,7 +326,7 @@ class AuthKit:
         if request.path in self.routes or self._is_mounted_callback(request):
             return None
         cookie_header = request.cookie
-        value = get_cookie(cookie_header, self._cookie_name) if cookie_header else None
+        value = self._session_cookie(request, cookie_header) if cookie_header else None
         authorization = request.authorization if self._bearer else None
         if authorization and (value is None or self._bearer_first):
             # A repeated bearer token: cached under its canonical header ("Bearer " +
@@ -353,6 +353,16 @@ class AuthKit:
         if self._debug:
             logger.debug("fast path: %s (session cache hit or signed out)", request.path)
         return Continue(auth)
+
+    def _session_cookie(self, request: RequestInfo, header: str) -> str | None:
+        """``get_cookie(header, cookie_name)``, found once per request and header."""
+        memo = request.session_cookie_memo
+        name = self._cookie_name
+        if memo is not None and memo[0] is header and memo[1] == name:
+            return memo[2]
+        value = get_cookie(header, name)
+        request.session_cookie_memo = (header, name, value)
+        return value
 
     def _is_mounted_callback(self, request: RequestInfo) -> bool:
         """The redirect URI's path is the full URL path: under a mount (``root_path``,
@@ -401,7 +411,7 @@ class AuthKit:
     def authenticate(self, request: RequestInfo, now: float) -> Steps[SessionOutcome]:
         """Authenticate the session cookie, refreshing it when needed."""
         header = request.cookie
-        value = get_cookie(header, self._cookie_name) if header else None
+        value = self._session_cookie(request, header) if header else None
         cookies: Mapping[str, str] | None = None
         if value is None and header and self._chunk_marker in header:
             cookies = parse_cookie_header(header)

@@ -39,6 +39,13 @@ class RequestInfo:
     #: The request body, read by the adapters only for the one route that needs it
     #: (``POST {switch_organization_path}``), at most a few KiB; None otherwise.
     body: bytes | None = None
+    #: The engine's memo of the session cookie's value: ``(cookie header, cookie
+    #: name, value)``, so ``fast`` and ``authenticate`` find it once per request (the
+    #: same string then hashes once for every cache lookup). Valid only while
+    #: ``cookie`` is that very header object; not part of the constructor or equality.
+    session_cookie_memo: tuple[str, str, str | None] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def wants_html(self) -> bool:
