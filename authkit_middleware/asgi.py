@@ -22,13 +22,12 @@ from typing import Any
 from starlette.authentication import AuthCredentials, BaseUser
 from workos import AsyncWorkOSClient
 
-from authkit_middleware.coordination import env as coordination_env
-from authkit_middleware.coordination import resolve_coordinator
 from authkit_middleware.core.auth import Auth
 from authkit_middleware.core.config import AuthKitConfig
-from authkit_middleware.core.engine import AuthKit, Continue, Respond
+from authkit_middleware.core.engine import Continue, Respond
 from authkit_middleware.core.http import NO_STORE, RequestInfo, Response, session_cache_headers
 from authkit_middleware.core.organizations import MAX_BODY as _MAX_SWITCH_BODY
+from authkit_middleware.drivers._common import middleware_setup
 from authkit_middleware.drivers.aio import AsyncDriver
 
 #: The one route whose body the adapter reads (bounded), for the core.
@@ -160,15 +159,8 @@ class AuthKitMiddleware:
         **options: Any,
     ) -> None:
         self.app = app
-        from_env = config is None
-        if config is None:
-            config = AuthKitConfig.from_env(**options)
-        elif options:
-            config = config.replace(**options)
-        self.config = config
-        self.kit = AuthKit(config)
-        coordinator = resolve_coordinator(
-            coordinator, redis_url, environ=coordination_env() if from_env else None
+        self.config, self.kit, coordinator = middleware_setup(
+            config, options, coordinator, redis_url
         )
         self.driver = AsyncDriver(self.kit, client, refresh_coordinator=coordinator)
 

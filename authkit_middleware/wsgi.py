@@ -20,13 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from workos import WorkOSClient
 
-from authkit_middleware.coordination import env as coordination_env
-from authkit_middleware.coordination import resolve_coordinator
 from authkit_middleware.core.auth import Auth
 from authkit_middleware.core.config import AuthKitConfig
-from authkit_middleware.core.engine import AuthKit, Respond
+from authkit_middleware.core.engine import Respond
 from authkit_middleware.core.http import NO_STORE, RequestInfo, session_cache_headers
 from authkit_middleware.core.organizations import MAX_BODY as _MAX_SWITCH_BODY
+from authkit_middleware.drivers._common import middleware_setup
 from authkit_middleware.drivers.sync import SyncDriver
 
 if TYPE_CHECKING:
@@ -116,15 +115,8 @@ class AuthKitWSGIMiddleware:
         **options: Any,
     ) -> None:
         self.app = app
-        from_env = config is None
-        if config is None:
-            config = AuthKitConfig.from_env(**options)
-        elif options:
-            config = config.replace(**options)
-        self.config = config
-        self.kit = AuthKit(config)
-        coordinator = resolve_coordinator(
-            coordinator, redis_url, environ=coordination_env() if from_env else None
+        self.config, self.kit, coordinator = middleware_setup(
+            config, options, coordinator, redis_url
         )
         self.driver = SyncDriver(self.kit, client, refresh_coordinator=coordinator)
 

@@ -11,9 +11,33 @@ from typing import Any
 
 from workos._types import RequestOptions
 
+from authkit_middleware.coordination import env as coordination_env
+from authkit_middleware.coordination import resolve_coordinator
 from authkit_middleware.core.config import AuthKitConfig
+from authkit_middleware.core.engine import AuthKit
 from authkit_middleware.core.errors import ProviderError
 from authkit_middleware.core.session import TokenResponse
+
+
+def middleware_setup(
+    config: AuthKitConfig | None,
+    options: dict[str, Any],
+    coordinator: Any,
+    redis_url: str | None,
+) -> tuple[AuthKitConfig, AuthKit, Any]:
+    """What both middlewares do when built: the config, the core, the refresh coordinator.
+
+    Without ``config`` everything comes from the environment with ``options`` winning
+    (``WORKOS_REDIS_URL`` included); with one, ``options`` are applied over it and the
+    environment is not read.
+    """
+    from_env = config is None
+    if config is None:
+        config = AuthKitConfig.from_env(**options)
+    elif options:
+        config = config.replace(**options)
+    environ = coordination_env() if from_env else None
+    return config, AuthKit(config), resolve_coordinator(coordinator, redis_url, environ=environ)
 
 
 def client_kwargs(config: AuthKitConfig) -> dict[str, Any]:
