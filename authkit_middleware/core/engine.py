@@ -94,7 +94,7 @@ from authkit_middleware.core.session import (
 )
 from authkit_middleware.core.tokens import (
     MAX_TOKEN_LENGTH,
-    claims_to_auth_fields,
+    auth_from_claims,
     ensure_user_access_token,
     key_for_token,
     split_token,
@@ -605,15 +605,8 @@ class AuthKit:
         return min(exp - self._buffer(claims), exp)
 
     def _auth(self, session: SessionData, claims: Mapping[str, Any]) -> Auth:
-        fields = claims_to_auth_fields(claims)
-        if session.impersonator is not None:
-            fields["impersonator"] = session.impersonator
-        return Auth(
-            user=session.user,
-            access_token=session.access_token,
-            claims=claims,
-            source="cookie",
-            **fields,
+        return auth_from_claims(
+            session.user, session.access_token, claims, "cookie", session.impersonator
         )
 
     def _existing_cookie_names(self, request: RequestInfo) -> list[str]:
