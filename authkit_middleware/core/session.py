@@ -140,13 +140,13 @@ def decode_session(payload: Mapping[str, Any]) -> SessionData:
         impersonator = Impersonator(email=imp["email"], reason=_opt_str(imp.get("reason")))
     org = payload.get("organizationId", payload.get("organization_id"))
     method = payload.get("authenticationMethod", payload.get("authentication_method"))
-    return SessionData(
-        access_token=access,
-        refresh_token=refresh,
-        user=parsed_user,
-        impersonator=impersonator,
-        organization_id=org if isinstance(org, str) else None,
-        authentication_method=method if isinstance(method, str) else None,
+    return SessionData(  # positional, in the field order (a first request's hot path)
+        access,
+        refresh,
+        parsed_user,
+        impersonator,
+        org if isinstance(org, str) else None,
+        method if isinstance(method, str) else None,
     )
 
 
