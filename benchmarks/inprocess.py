@@ -238,6 +238,14 @@ async def main(args: argparse.Namespace) -> int:
         seed = apps.seed_flask(settings)
         scenarios = [
             Scenario("starlette bare", "asgi", asgi_call(bare, [scope("/dash", cookie)])),
+            # Not a target: bare Starlette on the static path, whose route is matched
+            # third (after "/" and "/dash"), for reading "ours static path" (whose
+            # ratio, like every other, is over bare "/dash").
+            Scenario(
+                "starlette bare static path",
+                "asgi",
+                asgi_call(bare, [scope("/static/app.css", None)]),
+            ),
             Scenario(
                 "starlette + SessionMiddleware",
                 "asgi",
