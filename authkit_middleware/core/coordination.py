@@ -82,7 +82,7 @@ _TOKEN_FIELDS = ("access_token", "refresh_token", "user")
 def store_key_hash(refresh_key: str) -> str:
     """The name fragment used in the store for one refresh (hex SHA-256).
 
-    ``refresh_key`` is already ``sha256(refresh token, org)`` (``engine.refresh_key``);
+    ``refresh_key`` is already ``sha256(refresh token, org)`` (``caches.refresh_key``);
     hashing it again under a label keeps store names unrelated to any other hash of
     the token this library computes. Never contains the token: it is a digest.
     """

@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
-import hashlib
 import hmac
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +32,7 @@ from authkit_middleware.core import guards as _guards
 from authkit_middleware.core import hooks as _hooks
 from authkit_middleware.core import organizations as _organizations
 from authkit_middleware.core.auth import ANONYMOUS, Auth
+from authkit_middleware.core.caches import SessionCache, TimedMap, refresh_key
 from authkit_middleware.core.config import AuthKitConfig
 from authkit_middleware.core.cookies import (
     CookieOptions,
@@ -159,63 +157,6 @@ class SessionOutcome:
     credential_error: AuthKitError | None = None
 
 
-class _TimedMap:
-    """A small bounded map with per-entry expiry (FIFO eviction). Thread-safe."""
-
-    __slots__ = ("_data", "_lock", "_maxsize")
-
-    def __init__(self, maxsize: int) -> None:
-        self._data: dict[str, tuple[Any, float]] = {}
-        self._maxsize = maxsize
-        self._lock = threading.Lock()
-
-    def get(self, key: str, now: float) -> Any:
-        entry = self._data.get(key)
-        if entry is None:
-            return None
-        value, until = entry
-        if now < until:
-            return value
-        self._data.pop(key, None)
-        return None
-
-    def put(self, key: str, value: Any, until: float) -> None:
-        with self._lock:
-            data = self._data
-            if key not in data and len(data) >= self._maxsize:
-                # Evict the oldest insertion (dicts keep order). Expired or not, the
-                # bound is what matters: memory never grows past maxsize entries.
-                with contextlib.suppress(StopIteration, KeyError, RuntimeError):
-                    del data[next(iter(data))]
-            data[key] = (value, until)
-
-    def pop(self, key: str) -> None:
-        self._data.pop(key, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
-class SessionCache(_TimedMap):
-    """Verified sessions keyed by the exact cookie value.
-
-    Only successful verifications are stored, each until its access token's expiry
-    minus the refresh buffer, so the cache can never serve a session past expiry and
-    a refresh still happens on time. At most ``maxsize`` entries (each about the size
-    of the cookie plus its ``Auth``: a few KiB), whatever the number of cookies seen.
-    """
-
-
-def refresh_key(token: str, organization_id: str | None = None) -> str:
-    """Key for maps that must not hold refresh tokens in clear."""
-    material = f"{token}\x00{organization_id or ''}".encode()
-    return hashlib.sha256(material).hexdigest()
-
-
 def _unverified_claims(token: str) -> dict[str, Any]:
     """Claims of a token *we sealed ourselves* (logout needs ``sid`` of an expired token)."""
     try:
@@ -245,12 +186,12 @@ class AuthKit:
         )
         self.sessions = SessionCache(config.session_cache_size)
         #: hash(old refresh token, org) -> TokenResponse, for late requests (checklist E3).
-        self.refresh_grace = _TimedMap(SMALL_CACHE_SIZE)
+        self.refresh_grace = TimedMap(SMALL_CACHE_SIZE)
         self.refresh_grace_seconds = refresh_grace_seconds
         #: hash(refresh token) -> time WorkOS first refused it (two-strike clearing, E4).
-        self._dead_refresh = _TimedMap(SMALL_CACHE_SIZE)
+        self._dead_refresh = TimedMap(SMALL_CACHE_SIZE)
         #: session ids signed out through this process: their old cookies stay dead.
-        self._ended_sessions = _TimedMap(SMALL_CACHE_SIZE)
+        self._ended_sessions = TimedMap(SMALL_CACHE_SIZE)
         self.rules = ProtectionRules(
             protected=config.protected_paths,
             public=config.public_paths,

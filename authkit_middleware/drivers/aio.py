@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from workos import AsyncWorkOSClient
 
+from authkit_middleware.core.caches import refresh_key
 from authkit_middleware.core.coordination import AsyncRefreshCoordinator
 from authkit_middleware.core.effects import (
     CallHook,
@@ -21,7 +22,7 @@ from authkit_middleware.core.effects import (
     RefreshTokens,
     Steps,
 )
-from authkit_middleware.core.engine import AuthKit, Decision, refresh_key
+from authkit_middleware.core.engine import AuthKit, Decision
 from authkit_middleware.core.errors import ProviderError
 from authkit_middleware.core.hooks import call_hook_async
 from authkit_middleware.core.http import RequestInfo

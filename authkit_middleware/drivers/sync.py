@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from workos import WorkOSClient
 
+from authkit_middleware.core.caches import refresh_key
 from authkit_middleware.core.coordination import RefreshCoordinator
 from authkit_middleware.core.effects import (
     CallHook,
@@ -23,7 +24,7 @@ from authkit_middleware.core.effects import (
     RefreshTokens,
     Steps,
 )
-from authkit_middleware.core.engine import AuthKit, Decision, refresh_key
+from authkit_middleware.core.engine import AuthKit, Decision
 from authkit_middleware.core.errors import ProviderError
 from authkit_middleware.core.hooks import call_hook, check_sync_hooks
 from authkit_middleware.core.http import RequestInfo

@@ -15,6 +15,7 @@ from authkit_middleware.coordination.redis import (
     RELEASE_SCRIPT,
     RedisCoordinator,
 )
+from authkit_middleware.core.caches import refresh_key
 from authkit_middleware.core.coordination import (
     CoordinatorKeys,
     FailureLog,
@@ -25,7 +26,6 @@ from authkit_middleware.core.coordination import (
     seal_outcome,
     store_key_hash,
 )
-from authkit_middleware.core.engine import refresh_key
 from authkit_middleware.core.errors import ProviderError
 from authkit_middleware.core.seal import Sealer
 from authkit_middleware.core.session import TokenResponse

@@ -16,7 +16,8 @@ import pytest
 
 from authkit_middleware import AuthKitWSGIMiddleware
 from authkit_middleware.core.auth import ANONYMOUS, Auth, User
-from authkit_middleware.core.engine import SessionCache, _unverified_claims
+from authkit_middleware.core.caches import SessionCache
+from authkit_middleware.core.engine import _unverified_claims
 from authkit_middleware.core.http import RequestInfo
 from authkit_middleware.core.session import TokenResponse, encode_session
 from authkit_middleware.emulator import Emulator
