@@ -14,16 +14,12 @@ whose exact session cookie was verified before, with one dict lookup.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
 from workos.user_management._resource import AsyncUserManagement, UserManagement
 
@@ -31,13 +27,14 @@ from authkit_middleware.core import bearer as _bearer
 from authkit_middleware.core import guards as _guards
 from authkit_middleware.core import hooks as _hooks
 from authkit_middleware.core import organizations as _organizations
+from authkit_middleware.core import signin as _signin
+from authkit_middleware.core import signout as _signout
 from authkit_middleware.core.auth import ANONYMOUS, Auth
 from authkit_middleware.core.caches import SessionCache, TimedMap, refresh_key
 from authkit_middleware.core.config import AuthKitConfig
 from authkit_middleware.core.cookies import (
     CookieOptions,
     chunk_cookie,
-    delete_cookie,
     delete_cookie_and_chunks,
     get_cookie,
     join_cookie,
@@ -47,15 +44,12 @@ from authkit_middleware.core.cookies import (
 )
 from authkit_middleware.core.effects import (
     CallHook,
-    ExchangeCode,
     FetchJWKS,
     RefreshTokens,
     Steps,
 )
 from authkit_middleware.core.errors import (
     AuthKitError,
-    CallbackError,
-    CookieTooLargeError,
     KeySetUnavailableError,
     ProviderError,
     SealError,
@@ -67,21 +61,9 @@ from authkit_middleware.core.http import (
     error_page,
     html_response,
     json_response,
-    redirect,
 )
 from authkit_middleware.core.jwks import JWKSCache
-from authkit_middleware.core.login_state import (
-    LEGACY_VERIFIER_COOKIE,
-    LoginStateError,
-    create_login_state,
-    is_verifier_cookie_name,
-    open_login_state,
-    pkce_challenge,
-    stale_verifier_cookies,
-    verifier_cookie_name,
-    verifier_set_cookie,
-)
-from authkit_middleware.core.redirects import resolve_return_to, safe_return_path
+from authkit_middleware.core.login_state import is_verifier_cookie_name
 from authkit_middleware.core.rules import _SIGNED_IN, ProtectionRules
 from authkit_middleware.core.seal import Sealer
 from authkit_middleware.core.session import (
@@ -91,12 +73,12 @@ from authkit_middleware.core.session import (
     encode_session,
 )
 from authkit_middleware.core.tokens import (
-    MAX_TOKEN_LENGTH,
     auth_from_claims,
     ensure_user_access_token,
     key_for_token,
     split_token,
     token_kid,
+    unverified_claims,
     verify_access_token,
 )
 
@@ -112,16 +94,10 @@ _BEARER_KEY = _bearer.BEARER_CACHE_PREFIX
 REFRESH_GRACE_SECONDS = 30.0
 #: Bound of the grace, dead-token and ended-session maps (entries, not bytes).
 SMALL_CACHE_SIZE = 4096
-_MAX_QUERY_VALUE = 2048
 
 
 #: The SDK resource whose two URL builders (pure, no HTTP call) the routes use.
 UrlBuilder = UserManagement | AsyncUserManagement
-
-
-def _first(query: Mapping[str, list[str]], name: str) -> str | None:
-    values = query.get(name)
-    return values[0] if values else None
 
 
 @dataclass(slots=True)
@@ -155,16 +131,6 @@ class SessionOutcome:
     reason: str | None = None
     #: An explicit credential (a bearer token) failed: the request ends with a 401/503.
     credential_error: AuthKitError | None = None
-
-
-def _unverified_claims(token: str) -> dict[str, Any]:
-    """Claims of a token *we sealed ourselves* (logout needs ``sid`` of an expired token)."""
-    try:
-        payload = token.split(".")[1]
-        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (IndexError, ValueError, binascii.Error, UnicodeDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 class AuthKit:
@@ -328,12 +294,12 @@ class AuthKit:
     def _route(self, request: RequestInfo, now: float, urls: UrlBuilder) -> Steps[Decision]:
         kind = "callback" if self._is_mounted_callback(request) else self.routes.get(request.path)
         if kind == "callback":
-            response = yield from self._callback(request, now)
+            response = yield from _signin.callback(self, request, now)
             return Respond(response)
         if kind in ("login", "signup"):
-            return Respond(self._login(request, now, urls, signup=kind == "signup"))
+            return Respond(_signin.login(self, request, now, urls, signup=kind == "signup"))
         if kind == "logout":
-            return Respond((yield from self._logout(request, now, urls)))
+            return Respond((yield from _signout.logout(self, request, now, urls)))
         if kind == "switch_organization":
             response = yield from _organizations.switch_route(self, request, now)
             return Respond(response)
@@ -430,7 +396,7 @@ class AuthKit:
         """Refresh the session (E1-E7): transient failures keep it, terminal ones end it."""
         org = organization_id
         if org is None:
-            source = claims if claims is not None else _unverified_claims(session.access_token)
+            source = claims if claims is not None else unverified_claims(session.access_token)
             raw_org = source.get("org_id")
             org = raw_org if isinstance(raw_org, str) else session.organization_id
         dead_key = refresh_key(session.refresh_token)
@@ -471,7 +437,7 @@ class AuthKit:
             refresh_key(new_session.refresh_token)
         ):
             # An observer: WorkOS already rotated the token, so a failure is only logged.
-            old = claims if claims is not None else _unverified_claims(session.access_token)
+            old = claims if claims is not None else unverified_claims(session.access_token)
             yield CallHook("on_refresh", _hooks.refresh_event(request, auth, old, new_claims))
         return SessionOutcome(auth, set_cookies)
 
@@ -701,254 +667,6 @@ class AuthKit:
         return result
 
     # ------------------------------------------------------------------ routes
-
-    def _query(self, request: RequestInfo) -> dict[str, list[str]]:
-        try:
-            return parse_qs(request.query_string, keep_blank_values=True, max_num_fields=64)
-        except ValueError:
-            return {}
-
-    def _login(
-        self, request: RequestInfo, now: float, urls: UrlBuilder, *, signup: bool
-    ) -> Response:
-        """``GET /login`` and ``/signup``: start a flow with fresh state + PKCE (A1-A9)."""
-        if request.method not in ("GET", "HEAD"):
-            return self.error_response(
-                request, AuthKitError("Use GET to sign in.", code="method_not_allowed", status=405)
-            )
-        query = self._query(request)
-
-        def one(name: str) -> str | None:
-            values = query.get(name)
-            if not values:
-                return None
-            value = values[0]
-            return value[:_MAX_QUERY_VALUE] if value else None
-
-        return_to = safe_return_path(one("returnTo"), default=self.config.after_sign_in_path)
-        try:
-            state, sealed = create_login_state(
-                self.sealer,
-                return_to=return_to,
-                custom_state=_first(query, "state"),
-                redirect_uri=self.config.redirect_uri,
-                now=now,
-                max_custom_state_bytes=self.config.max_custom_state_bytes,
-            )
-        except LoginStateError as exc:
-            return self.error_response(request, exc)
-        params: dict[str, Any] = {
-            "provider": "authkit",
-            "redirect_uri": self.config.redirect_uri,
-            "state": sealed,
-            "code_challenge": pkce_challenge(state.code_verifier),
-            "code_challenge_method": "S256",
-        }
-        if signup:
-            params["screen_hint"] = "sign-up"
-        for name in ("login_hint", "organization_id", "prompt"):
-            value = one(name)
-            if value:
-                params[name] = value
-        max_age = one("max_age")
-        if max_age is not None and max_age.isdigit() and len(max_age) < 10:
-            params["max_age"] = int(max_age)
-        location = urls.get_authorization_url(**params)
-
-        cookie_name = verifier_cookie_name(sealed)
-        try:
-            # A9: refuse rather than emit a cookie the browser would drop.
-            verifier_cookie = verifier_set_cookie(self._verifier_options(cookie_name), sealed)
-        except LoginStateError as exc:
-            return self.error_response(request, exc)
-        stale = stale_verifier_cookies(
-            self._verifier_cookies(request),
-            keep=cookie_name,
-            max_pending=self.config.max_pending_flows,
-        )
-        cookies = [verifier_cookie]
-        cookies.extend(delete_cookie(self._verifier_options(n)) for n in stale if n != cookie_name)
-        return redirect(location, status=302).add_cookies(cookies)
-
-    def _callback(self, request: RequestInfo, now: float) -> Steps[Response]:
-        """The redirect URI: the checks of the security checklist B1-B11, in order."""
-        query = self._query(request)
-        verifier_names = self._verifier_cookies(request)
-        state_values = query.get("state", [])
-        # B3: whatever happens, this flow's verifier cookie is expired (and the legacy one).
-        clear: list[str] = []
-        if state_values and state_values[0]:
-            own = verifier_cookie_name(state_values[0])
-            clear = [
-                delete_cookie(self._verifier_options(n))
-                for n in verifier_names
-                if n in (own, LEGACY_VERIFIER_COOKIE)
-            ]
-
-        def fail(code: str, message: str, status: int = 400) -> Response:
-            logger.info("sign-in callback refused: %s", code)
-            return self.error_response(
-                request, CallbackError(message, code=code, status=status), set_cookies=clear
-            )
-
-        if request.method not in ("GET", "HEAD"):
-            return fail("method_not_allowed", "The sign-in callback only accepts GET.", 405)
-        for name in ("code", "state", "error", "iss"):
-            if len(query.get(name, [])) > 1:
-                return fail("duplicate_params", f"The callback has more than one {name!r}.")  # B5
-        error = _first(query, "error")
-        code = _first(query, "code")
-        state = _first(query, "state")
-        if error:
-            description = (_first(query, "error_description") or "")[:300]
-            message = f"WorkOS reported: {description or error}"
-            return fail("authorization_error", message)  # B4: escaped by the page renderer
-        if not code or not state:
-            return fail("missing_auth_params", "Missing required auth parameter.")  # B1
-
-        cookies = parse_cookie_header(request.cookie) if request.cookie else {}
-        cookie_value = cookies.get(verifier_cookie_name(state)) or cookies.get(
-            LEGACY_VERIFIER_COOKIE
-        )
-        if not cookie_value:
-            return fail(
-                "missing_pkce_cookie",
-                "Sign-in session could not be verified. Please try signing in again.",
-            )
-        if not hmac.compare_digest(cookie_value.encode(), state.encode()):
-            return fail("oauth_state_mismatch", "OAuth state mismatch.")
-        try:
-            login_state = open_login_state(self.sealer, state, now=now)
-        except LoginStateError:
-            return fail("invalid_login_state", "The sign-in attempt expired. Please sign in again.")
-        iss = _first(query, "iss")
-        if iss is not None and self.config.issuer is not None:
-            allowed = (
-                (self.config.issuer,)
-                if isinstance(self.config.issuer, str)
-                else tuple(self.config.issuer)
-            )
-            if iss not in allowed:
-                return fail("issuer_mismatch", "The callback came from an unexpected issuer.")  # B6
-
-        try:
-            tokens: TokenResponse = yield ExchangeCode(code, login_state.code_verifier)
-        except ProviderError as exc:
-            if exc.transient:
-                return self.error_response(
-                    request, exc, return_to=login_state.return_pathname, set_cookies=clear
-                )
-            logger.info("code exchange refused by WorkOS (%s)", exc.oauth_error)
-            return fail(
-                "code_exchange_failed",
-                "The sign-in code was refused (it may have expired or been used already).",
-            )
-        if len(tokens.access_token) > MAX_TOKEN_LENGTH:
-            # Hundreds of permissions: no browser would keep a session this large.
-            return self.error_response(
-                request,
-                CookieTooLargeError(
-                    "This account's session is too large to store in browser cookies.",
-                    code="cookie_too_large",
-                ),
-                set_cookies=clear,
-            )
-        try:
-            claims = yield from self._verify(tokens.access_token, now)
-            session = tokens.to_session()
-            if claims.get("sub") != session.user.id:
-                raise TokenError("Token subject is not the user.", code="user_mismatch")
-        except KeySetUnavailableError as exc:
-            return self.error_response(request, exc, set_cookies=clear)
-        except (TokenError, ValueError):
-            return fail(
-                "invalid_tokens", "WorkOS returned tokens that could not be verified."
-            )  # B7
-        auth = self._auth(session, claims)
-        target_path, answer, keep = login_state.return_pathname, None, True
-        if self.config.on_sign_in is not None:
-            # Before the cookie is sealed: a failing hook leaves no session behind.
-            event = _hooks.sign_in_event(request, tokens, session, auth, login_state)
-            result = yield CallHook("on_sign_in", event)
-            try:
-                target_path, answer, keep = _hooks.sign_in_outcome(result, target_path)
-            except _hooks.HookError as exc:
-                return self.error_response(request, exc, set_cookies=clear)
-        try:
-            session_cookies = (
-                self._write_session(request, session, auth=auth, claims=claims) if keep else []
-            )
-        except CookieTooLargeError as exc:
-            return self.error_response(request, exc, set_cookies=clear)
-        if keep:
-            logger.info("signed in user %s", session.user.id)
-        else:
-            logger.info("sign-in of user %s declined by on_sign_in", session.user.id)
-        if self._debug:
-            logger.debug(
-                "sign-in tokens: access %s, refresh %s",
-                _hooks.tail(tokens.access_token),
-                _hooks.tail(tokens.refresh_token),
-            )
-        if answer is not None:
-            return answer.add_cookies([*session_cookies, *clear])
-        target = resolve_return_to(self.config.origin, request.root_path + target_path)
-        return redirect(target, status=302).add_cookies([*session_cookies, *clear])
-
-    def _logout(self, request: RequestInfo, now: float, urls: UrlBuilder) -> Steps[Response]:
-        """``GET``/``POST /logout``: end the WorkOS session, clear every cookie we set (G)."""
-        cross_site = (request.sec_fetch_site or "").lower() == "cross-site"
-        if request.method not in ("GET", "POST", "HEAD"):
-            return self.error_response(
-                request,
-                AuthKitError("Use POST to sign out.", code="method_not_allowed", status=405),
-            )
-        if cross_site and (request.method == "POST" or not self.config.logout_cross_site_get):
-            # G3: another site cannot sign the user out (or in) behind their back.
-            return self.error_response(
-                request,
-                AuthKitError(
-                    "Sign-out must start from this site.", code="cross_site_logout", status=403
-                ),
-            )
-        cookies = parse_cookie_header(request.cookie) if request.cookie else {}
-        clear = self._clear_session_cookies(request)
-        # Every pending flow ends too, but at most MAX_DELETIONS per response (bounded).
-        pending = stale_verifier_cookies(self._verifier_cookies(request), keep=None, max_pending=0)
-        clear.extend(delete_cookie(self._verifier_options(n)) for n in pending)
-        session_id: str | None = None
-        signed_out = None
-        value = join_cookie(cookies, self._cookie_name, max_chunks=self.config.max_cookie_chunks)
-        if value is not None:
-            if not value.startswith(_BEARER_KEY):
-                self.sessions.pop(value)
-            try:
-                session = decode_session(self.sealer.unseal(value, purpose="session", now=now))
-                signed_out = session.user
-                sid = _unverified_claims(session.access_token).get("sid")
-                if isinstance(sid, str) and sid:
-                    session_id = sid
-                    self._ended_sessions.put(sid, True, now + 3600)
-                    logger.info("signed out user %s", session.user.id)
-            except SealError:
-                pass
-        if signed_out is not None and self.config.on_sign_out is not None:
-            # An observer: the sign-out completes even if it fails (logged, hook_failed).
-            event = _hooks.SignOutEvent(signed_out, session_id, _hooks.RequestView.of(request))
-            yield CallHook("on_sign_out", event)
-        after = self.config.resolved_after_sign_out_url
-        configured = self.config.after_sign_out_url
-        if request.root_path and (configured is None or configured.startswith("/")):
-            # A path (default "/") is one of this app's: keep the mount prefix.
-            after = self.config.origin + self._local_url(request, configured or "/")
-        if session_id is not None:
-            location = urls.get_logout_url(session_id=session_id, return_to=after)
-        else:
-            location = after or self._local_url(request, "/")
-        if not request.wants_html and request.method == "POST":
-            return json_response({"signed_out": True, "logout_url": location}).add_cookies(clear)
-        status = 303 if request.method == "POST" else 302
-        return redirect(location, status=status).add_cookies(clear)
 
     def _me(self, request: RequestInfo, outcome: SessionOutcome) -> Response:
         """``GET /auth/me``: who is signed in, never the tokens."""

@@ -23,6 +23,7 @@ Failures raise :class:`~authkit_middleware.core.errors.TokenError` with a stable
 
 from __future__ import annotations
 
+import base64
 import binascii
 import json
 import math
@@ -57,6 +58,7 @@ __all__ = [
     "key_for_token",
     "split_token",
     "token_kid",
+    "unverified_claims",
     "verify_access_token",
 ]
 
@@ -198,6 +200,16 @@ def decode_unverified_header(token: str | bytes) -> dict[str, Any]:
     may be trusted until :func:`verify_access_token` succeeds.
     """
     return dict(_header(_split(token)[0]))
+
+
+def unverified_claims(token: str) -> dict[str, Any]:
+    """Claims of a token *we sealed ourselves* (logout needs ``sid`` of an expired token)."""
+    try:
+        payload = token.split(".")[1]
+        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError, binascii.Error, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 #: A token split by :func:`split_token`: header, payload, signature, signing input.

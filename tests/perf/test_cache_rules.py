@@ -17,9 +17,9 @@ import pytest
 from authkit_middleware import AuthKitWSGIMiddleware
 from authkit_middleware.core.auth import ANONYMOUS, Auth, User
 from authkit_middleware.core.caches import SessionCache
-from authkit_middleware.core.engine import _unverified_claims
 from authkit_middleware.core.http import RequestInfo
 from authkit_middleware.core.session import TokenResponse, encode_session
+from authkit_middleware.core.tokens import unverified_claims
 from authkit_middleware.emulator import Emulator
 from authkit_middleware.emulator.server import EmulatorServer
 
@@ -196,7 +196,7 @@ def test_revoked_session_is_verified_each_time(
     tokens = server.emulator.issue_session(EMAIL)
     session = TokenResponse.from_dict(tokens).to_session()
     value = str(mw.kit.sealer.seal(encode_session(session, camel=True), purpose="session"))
-    assert server.emulator.revoke_session(_unverified_claims(tokens["access_token"])["sid"])
+    assert server.emulator.revoke_session(unverified_claims(tokens["access_token"])["sid"])
     clock.offset = 3600
     calls = _count_verifications(mw, monkeypatch)
     for attempt in (1, 2):
