@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from workos.user_management._resource import AsyncUserManagement, UserManagement
 
+from authkit_middleware.core import answers as _answers
 from authkit_middleware.core import bearer as _bearer
 from authkit_middleware.core import guards as _guards
 from authkit_middleware.core import hooks as _hooks
@@ -55,13 +56,7 @@ from authkit_middleware.core.errors import (
     SealError,
     TokenError,
 )
-from authkit_middleware.core.http import (
-    RequestInfo,
-    Response,
-    error_page,
-    html_response,
-    json_response,
-)
+from authkit_middleware.core.http import RequestInfo, Response, json_response
 from authkit_middleware.core.jwks import JWKSCache
 from authkit_middleware.core.login_state import is_verifier_cookie_name
 from authkit_middleware.core.rules import _SIGNED_IN, ProtectionRules
@@ -593,54 +588,10 @@ class AuthKit:
         return_to: str | None = None,
         set_cookies: list[str] | None = None,
     ) -> Response:
-        """The standard error answer: an HTML page for browsers, JSON for API clients."""
-        status = error.status if 400 <= error.status < 600 else 400
-        if status >= 500 and not isinstance(error, (ProviderError, _hooks.HookError)):
-            status = 400
-        action_url = self.login_url(request, return_to)
-        event = None
-        if self.config.on_error or self.config.error_page or self.config.error_template:
-            event = _hooks.ErrorEvent(error, status, _hooks.RequestView.of(request), action_url)
-        if self._debug:
-            logger.debug(
-                "answering %d %s for %s %s", status, error.code, request.method, request.path
-            )
-        if request.wants_html:
-            titles = {
-                401: "Sign-in required",
-                403: "Access denied",
-                502: "Sign-in service unavailable",
-                503: "Sign-in service unavailable",
-            }
-            title = titles.get(status, "Sign-in failed")
-            message = error.message
-            if isinstance(error, ProviderError):
-                message = "WorkOS could not be reached. Your session is safe; please try again."
-            elif isinstance(error, _hooks.HookError):
-                title = "Something went wrong"
-            custom = None
-            if event is not None:
-                custom = _hooks.custom_error_html(self.config, event, title=title, message=message)
-            response = custom or html_response(
-                error_page(
-                    title=title,
-                    message=message,
-                    code=error.code,
-                    action_url=action_url,
-                    action_label="Sign in again" if status < 500 else "Try again",
-                ),
-                status=status,
-            )
-        else:
-            body: dict[str, Any] = {"error": error.code, "error_description": error.message}
-            response = json_response(body, status=status)
-        if isinstance(error, ProviderError) and status == 503:
-            retry = int(error.retry_after) if error.retry_after else 1
-            response.headers.append(("retry-after", str(max(retry, 1))))
-        if set_cookies:
-            response.add_cookies(set_cookies)
-        response.error_event = event
-        return response
+        """The standard error answer, built by :func:`core.answers.error_response`."""
+        return _answers.error_response(
+            self, request, error, return_to=return_to, set_cookies=set_cookies
+        )
 
     def switch_organization(
         self,
