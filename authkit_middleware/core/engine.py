@@ -60,7 +60,7 @@ from authkit_middleware.core.http import RequestInfo, Response, json_response
 from authkit_middleware.core.jwks import JWKSCache
 from authkit_middleware.core.login_state import is_verifier_cookie_name
 from authkit_middleware.core.rules import _SIGNED_IN, ProtectionRules
-from authkit_middleware.core.seal import Sealer
+from authkit_middleware.core.seal import Sealer, Unsealed
 from authkit_middleware.core.session import (
     SessionData,
     TokenResponse,
@@ -68,6 +68,7 @@ from authkit_middleware.core.session import (
     encode_session,
 )
 from authkit_middleware.core.tokens import (
+    TokenParts,
     auth_from_claims,
     ensure_user_access_token,
     key_for_token,
@@ -126,6 +127,20 @@ class SessionOutcome:
     reason: str | None = None
     #: An explicit credential (a bearer token) failed: the request ends with a 401/503.
     credential_error: AuthKitError | None = None
+
+
+@dataclass(slots=True)
+class OpenedCookie:
+    """A session cookie ``attempt`` unsealed whose verification needs an effect (a
+    JWKS fetch, a refresh): ``handle`` goes on from here instead of unsealing again."""
+
+    value: str
+    unsealed: Unsealed
+    session: SessionData
+
+
+#: What ``attempt`` hands to ``handle`` when it could not decide alone.
+HeadStart = SessionOutcome | OpenedCookie
 
 
 class AuthKit:
@@ -274,9 +289,43 @@ class AuthKit:
 
     # ------------------------------------------------------------------ pipeline
 
-    def handle(self, request: RequestInfo, now: float, urls: UrlBuilder) -> Steps[Decision]:
-        """The whole request, for a driver to run (see module doc)."""
-        decision = yield from self._route(request, now, urls)
+    def attempt(self, request: RequestInfo, now: float) -> Decision | HeadStart | None:
+        """The request decided without the generators, when no effect is needed.
+
+        For a driver, after ``fast`` missed: a ``Decision`` is the answer; anything
+        else goes through ``handle(request, now, urls, head)``: a ``SessionOutcome``
+        (its answer is one the ``on_error`` hook may replace), an ``OpenedCookie`` (a
+        JWKS fetch or a refresh is due) or None (an auth route, a bearer token, debug
+        logging). It takes the same steps as ``authenticate`` and ``_route``, through
+        the same helpers, stopping where those would yield.
+        """
+        if self._debug or request.path in self.routes or self._is_mounted_callback(request):
+            return None
+        outcome = self._try_authenticate(request, now)
+        if not isinstance(outcome, SessionOutcome):
+            return outcome
+        decision = self._conclude(request, None, outcome)
+        if (
+            self.config.on_error is not None
+            and isinstance(decision, Respond)
+            and decision.response.error_event is not None
+        ):
+            return outcome
+        return decision
+
+    def handle(
+        self,
+        request: RequestInfo,
+        now: float,
+        urls: UrlBuilder,
+        head: HeadStart | None = None,
+    ) -> Steps[Decision]:
+        """The whole request, for a driver to run (see module doc).
+
+        ``head``: what ``attempt`` already did for this request (only for a path that
+        is not an auth route), so that nothing is done twice.
+        """
+        decision = yield from self._route(request, now, urls, head)
         if (
             self.config.on_error is not None
             and isinstance(decision, Respond)
@@ -286,7 +335,13 @@ class AuthKit:
             decision.response = yield from _hooks.error_hook_steps(decision.response)
         return decision
 
-    def _route(self, request: RequestInfo, now: float, urls: UrlBuilder) -> Steps[Decision]:
+    def _route(
+        self,
+        request: RequestInfo,
+        now: float,
+        urls: UrlBuilder,
+        head: HeadStart | None = None,
+    ) -> Steps[Decision]:
         kind = "callback" if self._is_mounted_callback(request) else self.routes.get(request.path)
         if kind == "callback":
             response = yield from _signin.callback(self, request, now)
@@ -298,7 +353,17 @@ class AuthKit:
         if kind == "switch_organization":
             response = yield from _organizations.switch_route(self, request, now)
             return Respond(response)
-        outcome = yield from self.authenticate(request, now)
+        if isinstance(head, SessionOutcome):
+            outcome = head
+        else:
+            outcome = yield from self.authenticate(request, now, head)
+        return self._conclude(request, kind, outcome)
+
+    def _conclude(
+        self, request: RequestInfo, kind: str | None, outcome: SessionOutcome
+    ) -> Decision:
+        """The decision once the credentials are authenticated (``kind``: ``"me"`` or
+        None, a path that is not an auth route)."""
         if outcome.credential_error is not None:
             # An explicit credential that fails fails loudly, on every path (RFC 6750).
             return Respond(_bearer.failure_response(self, request, outcome.credential_error))
@@ -310,18 +375,77 @@ class AuthKit:
             return Respond(refusal)
         return Continue(outcome.auth, outcome.set_cookies, outcome.reason)
 
-    def authenticate(self, request: RequestInfo, now: float) -> Steps[SessionOutcome]:
-        """Authenticate the session cookie, refreshing it when needed."""
+    def _cookie_value(self, request: RequestInfo) -> str | None:
+        """The session cookie's value, joined from its chunks when it was split."""
         header = request.cookie
-        value = self._session_cookie(request, header) if header else None
-        cookies: Mapping[str, str] | None = None
-        if value is None and header and self._chunk_marker in header:
-            cookies = parse_cookie_header(header)
+        if not header:
+            return None
+        value = self._session_cookie(request, header)
+        if value is None and self._chunk_marker in header:
             value = join_cookie(
-                cookies, self._cookie_name, max_chunks=self.config.max_cookie_chunks
+                parse_cookie_header(header),
+                self._cookie_name,
+                max_chunks=self.config.max_cookie_chunks,
             )
-        if self._bearer and request.authorization and (value is None or self._bearer_first):
-            token = _bearer.bearer_token(request.authorization)
+        return value
+
+    def _bearer_header(self, request: RequestInfo, value: str | None) -> str | None:
+        """The ``Authorization`` header when it is the credential to authenticate."""
+        authorization = request.authorization
+        if self._bearer and authorization and (value is None or self._bearer_first):
+            return authorization
+        return None
+
+    def _cached_cookie(self, value: str, now: float) -> Auth | None:
+        """A verified session for this exact cookie value (never a bearer entry)."""
+        return None if value.startswith(_BEARER_KEY) else self.sessions.get(value, now)
+
+    def _try_authenticate(self, request: RequestInfo, now: float) -> HeadStart | None:
+        """``authenticate`` without generators. Where it would need an effect: None
+        (a bearer token), or the opened cookie (a JWKS fetch, a refresh)."""
+        value = self._cookie_value(request)
+        if self._bearer_header(request, value) is not None:
+            return None
+        if value is None:
+            return SessionOutcome(ANONYMOUS)
+        cached = self._cached_cookie(value, now)
+        if cached is not None:
+            return SessionOutcome(cached)
+        try:
+            unsealed, session = self._open_session(value, now)
+        except SealError:
+            return self._unreadable_cookie(request)
+        token = session.access_token
+        try:
+            parts, kid = self._token_parts(token)
+            if self.jwks.should_fetch(kid, now):
+                return OpenedCookie(value, unsealed, session)
+            claims = self._verify_parts(token, parts, kid, now)
+            ended = self._check_session_claims(request, session, claims, now)
+        except (TokenError, KeySetUnavailableError):
+            # A refresh, or the 503 of F10: the generator path decides (and verifies
+            # again: a failed verification has no side effect to repeat).
+            return OpenedCookie(value, unsealed, session)
+        if ended is not None:
+            return ended
+        outcome = self._verified_session(request, value, unsealed, session, claims, now)
+        return outcome if outcome is not None else OpenedCookie(value, unsealed, session)
+
+    def authenticate(
+        self, request: RequestInfo, now: float, opened: OpenedCookie | None = None
+    ) -> Steps[SessionOutcome]:
+        """Authenticate the session cookie, refreshing it when needed.
+
+        ``opened``: the cookie ``attempt`` already unsealed (and found no bearer
+        token to prefer and nothing cached for), so it is not unsealed twice.
+        """
+        if opened is not None:
+            outcome = yield from self._authenticate_cookie(request, opened.value, now, opened)
+            return outcome
+        value = self._cookie_value(request)
+        authorization = self._bearer_header(request, value)
+        if authorization is not None:
+            token = _bearer.bearer_token(authorization)
             if token is not None:
                 try:
                     auth = yield from _bearer.verify_bearer(self, token, now)
@@ -330,7 +454,7 @@ class AuthKit:
                 return SessionOutcome(auth)
         if value is None:
             return SessionOutcome(ANONYMOUS)
-        cached = None if value.startswith(_BEARER_KEY) else self.sessions.get(value, now)
+        cached = self._cached_cookie(value, now)
         if cached is not None:
             return SessionOutcome(cached)
         if self._debug:
@@ -339,46 +463,85 @@ class AuthKit:
         return outcome
 
     def _authenticate_cookie(
-        self, request: RequestInfo, value: str, now: float
+        self, request: RequestInfo, value: str, now: float, opened: OpenedCookie | None = None
     ) -> Steps[SessionOutcome]:
-        try:
-            unsealed = self.sealer.unseal_ex(value, purpose="session", now=now)
-            session = decode_session(unsealed.data)
-        except SealError:
-            # D11: a cookie we cannot open is anonymous plus a deletion, never a 500.
-            return SessionOutcome(
-                ANONYMOUS, self._clear_session_cookies(request), reason="invalid_session_cookie"
-            )
+        if opened is not None:
+            unsealed, session = opened.unsealed, opened.session
+        else:
+            try:
+                unsealed, session = self._open_session(value, now)
+            except SealError:
+                return self._unreadable_cookie(request)
 
         claims: dict[str, Any] | None = None
         try:
             claims = yield from self._verify(session.access_token, now)
-            if claims.get("sub") != session.user.id:
-                raise TokenError("Token subject is not the session user.", code="user_mismatch")
-            ended = claims.get("sid")
-            if isinstance(ended, str) and self._ended_sessions.get(ended, now):
-                return SessionOutcome(
-                    ANONYMOUS, self._clear_session_cookies(request), reason="session_ended"
-                )
+            ended = self._check_session_claims(request, session, claims, now)
+            if ended is not None:
+                return ended
         except KeySetUnavailableError as exc:
             # F10: no verified keys at all. Fail closed, keep the cookie (transient).
             return SessionOutcome(ANONYMOUS, provider_error=exc, reason=exc.code)
         except TokenError:
             claims = None
 
-        if claims is not None and not self._needs_refresh(claims, now):
-            auth = self._auth(session, claims)
-            if unsealed.stale_password:
-                # D5: opened with an old password: re-seal with the primary now.
-                return SessionOutcome(auth, self._write_session(request, session))
-            self.sessions.put(value, auth, self._fresh_until(claims))
-            return SessionOutcome(auth)
+        if claims is not None:
+            outcome = self._verified_session(request, value, unsealed, session, claims, now)
+            if outcome is not None:
+                return outcome
 
         if self._debug:
             why = "access token invalid or expired" if claims is None else "within refresh buffer"
             logger.debug("refreshing session of user %s: %s", session.user.id, why)
         outcome = yield from self._refresh(request, session, claims, now)
         return outcome
+
+    # The steps of a cookie's verification, shared by ``_authenticate_cookie`` (the
+    # generator path) and ``_try_authenticate`` (the same, when no effect is needed).
+
+    def _open_session(self, value: str, now: float) -> tuple[Unsealed, SessionData]:
+        """Unseal and decode a session cookie (``SealError`` when it cannot be opened)."""
+        unsealed = self.sealer.unseal_ex(value, purpose="session", now=now)
+        return unsealed, decode_session(unsealed.data)
+
+    def _unreadable_cookie(self, request: RequestInfo) -> SessionOutcome:
+        """D11: a cookie we cannot open is anonymous plus a deletion, never a 500."""
+        return SessionOutcome(
+            ANONYMOUS, self._clear_session_cookies(request), reason="invalid_session_cookie"
+        )
+
+    def _check_session_claims(
+        self, request: RequestInfo, session: SessionData, claims: Mapping[str, Any], now: float
+    ) -> SessionOutcome | None:
+        """A verified token of another user raises ``TokenError``; a session signed
+        out through this process is the outcome (anonymous plus deletions)."""
+        if claims.get("sub") != session.user.id:
+            raise TokenError("Token subject is not the session user.", code="user_mismatch")
+        ended = claims.get("sid")
+        if isinstance(ended, str) and self._ended_sessions.get(ended, now):
+            return SessionOutcome(
+                ANONYMOUS, self._clear_session_cookies(request), reason="session_ended"
+            )
+        return None
+
+    def _verified_session(
+        self,
+        request: RequestInfo,
+        value: str,
+        unsealed: Unsealed,
+        session: SessionData,
+        claims: Mapping[str, Any],
+        now: float,
+    ) -> SessionOutcome | None:
+        """The outcome of a verified cookie, or None when a refresh is due."""
+        if self._needs_refresh(claims, now):
+            return None
+        auth = self._auth(session, claims)
+        if unsealed.stale_password:
+            # D5: opened with an old password: re-seal with the primary now.
+            return SessionOutcome(auth, self._write_session(request, session))
+        self.sessions.put(value, auth, self._fresh_until(claims))
+        return SessionOutcome(auth)
 
     def _refresh(
         self,
@@ -466,8 +629,7 @@ class AuthKit:
 
     def _verify(self, token: str, now: float) -> Steps[dict[str, Any]]:
         """Verify an access token, fetching the JWKS when the cache says so (F3, F9, F10)."""
-        parts = split_token(token)  # once for the kid and the verification
-        kid = token_kid(token, parts=parts)
+        parts, kid = self._token_parts(token)
         if self.jwks.should_fetch(kid, now):
             try:
                 data = yield FetchJWKS()
@@ -475,6 +637,18 @@ class AuthKit:
             except ProviderError as exc:
                 logger.warning("JWKS fetch failed (%s); keeping last-known-good keys", exc.code)
                 self.jwks.record_failure(now)
+        return self._verify_parts(token, parts, kid, now)
+
+    @staticmethod
+    def _token_parts(token: str) -> tuple[TokenParts, str | None]:
+        """The token split once (for the kid and the verification) and its kid."""
+        parts = split_token(token)
+        return parts, token_kid(token, parts=parts)
+
+    def _verify_parts(
+        self, token: str, parts: TokenParts, kid: str | None, now: float
+    ) -> dict[str, Any]:
+        """Verify a split token with the cached keys (after any JWKS fetch was done)."""
         key = key_for_token(self.jwks, kid, now)
         claims = verify_access_token(
             token,

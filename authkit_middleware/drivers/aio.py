@@ -22,7 +22,7 @@ from authkit_middleware.core.effects import (
     RefreshTokens,
     Steps,
 )
-from authkit_middleware.core.engine import AuthKit, Decision
+from authkit_middleware.core.engine import AuthKit, Decision, HeadStart
 from authkit_middleware.core.errors import ProviderError
 from authkit_middleware.core.hooks import call_hook_async
 from authkit_middleware.core.http import RequestInfo
@@ -81,10 +81,18 @@ class AsyncDriver:
     async def decide(self, request: RequestInfo) -> Decision:
         kit = self.kit
         now = kit.clock()
-        fast = kit.fast(request, now)
-        if fast is not None:
-            return fast
-        return await self.run(kit.handle(request, now, self.urls))
+        if request.authorization or kit._debug:
+            # Bearer tokens (cached under their header) and debug logging: ``fast``.
+            # Otherwise ``attempt`` answers what ``fast`` would (a cached cookie, signed
+            # out), and the adapter's fast lane has already missed on those.
+            fast = kit.fast(request, now)
+            if fast is not None:
+                return fast
+        # A first request whose token verifies with the cached keys: no generator.
+        decided = kit.attempt(request, now)
+        if decided is None or isinstance(decided, HeadStart):
+            return await self.run(kit.handle(request, now, self.urls, decided))
+        return decided
 
     async def switch_organization(
         self,

@@ -24,7 +24,7 @@ from authkit_middleware.core.effects import (
     RefreshTokens,
     Steps,
 )
-from authkit_middleware.core.engine import AuthKit, Decision
+from authkit_middleware.core.engine import AuthKit, Decision, HeadStart
 from authkit_middleware.core.errors import ProviderError
 from authkit_middleware.core.hooks import call_hook, check_sync_hooks
 from authkit_middleware.core.http import RequestInfo
@@ -106,10 +106,18 @@ class SyncDriver:
         """The decision for one request: from memory when possible, else the pipeline."""
         kit = self.kit
         now = kit.clock()
-        fast = kit.fast(request, now)
-        if fast is not None:
-            return fast
-        return self.run(kit.handle(request, now, self.urls))
+        if request.authorization or kit._debug:
+            # Bearer tokens (cached under their header) and debug logging: ``fast``.
+            # Otherwise ``attempt`` answers what ``fast`` would (a cached cookie, signed
+            # out), and the adapter's fast lane has already missed on those.
+            fast = kit.fast(request, now)
+            if fast is not None:
+                return fast
+        # A first request whose token verifies with the cached keys: no generator.
+        decided = kit.attempt(request, now)
+        if decided is None or isinstance(decided, HeadStart):
+            return self.run(kit.handle(request, now, self.urls, decided))
+        return decided
 
     def switch_organization(
         self,

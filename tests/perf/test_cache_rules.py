@@ -88,14 +88,16 @@ def _get(mw: AuthKitWSGIMiddleware, value: str | None, path: str = "/dash") -> t
 
 
 def _count_verifications(mw: AuthKitWSGIMiddleware, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The cookies unsealed for verification (once per request that is not answered
+    from memory, on the synchronous attempt and the generator path alike)."""
     calls: list[str] = []
-    original = mw.kit._authenticate_cookie
+    original = mw.kit._open_session
 
-    def counting(request: RequestInfo, value: str, now: float) -> Any:
+    def counting(value: str, now: float) -> Any:
         calls.append(value)
-        return original(request, value, now)
+        return original(value, now)
 
-    monkeypatch.setattr(mw.kit, "_authenticate_cookie", counting)
+    monkeypatch.setattr(mw.kit, "_open_session", counting)
     return calls
 
 
@@ -268,3 +270,34 @@ def test_authorization_header_never_reaches_a_cached_cookie(server: EmulatorServ
     assert mw.kit.sessions.get(value, now) is not None
     request = RequestInfo("GET", "/dash", authorization=value)
     assert mw.kit.fast(request, now) is None
+
+
+# --------------------------------------------------------------------------- attempt
+
+
+def test_first_request_with_warm_keys_decides_without_the_generators(
+    server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new cookie whose token verifies with the cached keys: ``attempt`` decides,
+    ``handle`` is never entered; an expired one goes on through ``handle`` once
+    unsealed (not twice) and is still not cached."""
+    clock = Clock()
+    mw = _middleware(server, clock)
+    assert _get(mw, _cookie(mw, server)) == ("200 OK", b"in")  # warms the JWKS
+    handled: list[object] = []
+    original = mw.kit.handle
+
+    def counting(request: RequestInfo, now: float, urls: Any, head: Any = None) -> Any:
+        handled.append(head)
+        return original(request, now, urls, head)
+
+    monkeypatch.setattr(mw.kit, "handle", counting)
+    calls = _count_verifications(mw, monkeypatch)
+    value = _cookie(mw, server)
+    assert _get(mw, value) == ("200 OK", b"in")
+    assert handled == [] and calls == [value] and value in mw.kit.sessions._data
+    expired = _cookie(mw, server)
+    clock.offset = 3600
+    _get(mw, expired)
+    assert len(handled) == 1 and handled[0] is not None  # the opened cookie, handed on
+    assert calls == [value, expired] and expired not in mw.kit.sessions._data
