@@ -199,6 +199,22 @@ class AuthKit:
         #: Refresh results already announced to ``on_refresh`` (single-flight shares one).
         self._refresh_announced = _hooks.OnceSet(SMALL_CACHE_SIZE)
 
+    # ------------------------------------------------------------------ refresh grace
+
+    def recent_refresh(self, key: str) -> TokenResponse | None:
+        """What refreshing this token (``refresh_key``) gave within the grace window.
+
+        A request still carrying the old cookie adopts the rotation instead of
+        replaying a single-use refresh token (checklist E3). Drivers ask before and
+        after waiting for an in-flight refresh.
+        """
+        result: TokenResponse | None = self.refresh_grace.get(key, self.clock())
+        return result
+
+    def remember_refresh(self, key: str, tokens: TokenResponse) -> None:
+        """Keep a refresh result for the grace window (see :meth:`recent_refresh`)."""
+        self.refresh_grace.put(key, tokens, self.clock() + self.refresh_grace_seconds)
+
     # ------------------------------------------------------------------ hot path
 
     def fast_auth(

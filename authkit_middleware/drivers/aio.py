@@ -167,7 +167,7 @@ class AsyncDriver:
     async def _refresh(self, effect: RefreshTokens) -> TokenResponse:
         kit = self.kit
         key = refresh_key(effect.refresh_token, effect.organization_id)
-        cached: TokenResponse | None = kit.refresh_grace.get(key, kit.clock())
+        cached = kit.recent_refresh(key)
         if cached is not None:
             return cached
         return await self._flights.do(key, lambda: self._coordinated(effect, key))
@@ -181,12 +181,12 @@ class AsyncDriver:
         tokens = await coordinator.arefresh(
             key, kit.sealer, lambda: self._refresh_once(effect, key)
         )
-        kit.refresh_grace.put(key, tokens, kit.clock() + kit.refresh_grace_seconds)
+        kit.remember_refresh(key, tokens)
         return tokens
 
     async def _refresh_once(self, effect: RefreshTokens, key: str) -> TokenResponse:
         kit = self.kit
-        cached: TokenResponse | None = kit.refresh_grace.get(key, kit.clock())
+        cached = kit.recent_refresh(key)
         if cached is not None:
             return cached
         for attempt in range(2):
@@ -204,5 +204,5 @@ class AsyncDriver:
                     raise error from exc
                 await asyncio.sleep(delay)
         tokens = token_response(data)
-        kit.refresh_grace.put(key, tokens, kit.clock() + kit.refresh_grace_seconds)
+        kit.remember_refresh(key, tokens)
         return tokens

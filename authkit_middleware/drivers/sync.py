@@ -194,7 +194,7 @@ class SyncDriver:
     def _refresh(self, effect: RefreshTokens) -> TokenResponse:
         kit = self.kit
         key = refresh_key(effect.refresh_token, effect.organization_id)
-        cached: TokenResponse | None = kit.refresh_grace.get(key, kit.clock())
+        cached = kit.recent_refresh(key)
         if cached is not None:
             return cached
         return self._flights.do(key, lambda: self._coordinated(effect, key))
@@ -206,12 +206,12 @@ class SyncDriver:
             return self._refresh_once(effect, key)
         kit = self.kit
         tokens = coordinator.refresh(key, kit.sealer, lambda: self._refresh_once(effect, key))
-        kit.refresh_grace.put(key, tokens, kit.clock() + kit.refresh_grace_seconds)
+        kit.remember_refresh(key, tokens)
         return tokens
 
     def _refresh_once(self, effect: RefreshTokens, key: str) -> TokenResponse:
         kit = self.kit
-        cached: TokenResponse | None = kit.refresh_grace.get(key, kit.clock())
+        cached = kit.recent_refresh(key)
         if cached is not None:
             return cached
         for attempt in range(2):
@@ -229,5 +229,5 @@ class SyncDriver:
                     raise error from exc
                 time.sleep(delay)
         tokens = token_response(data)
-        kit.refresh_grace.put(key, tokens, kit.clock() + kit.refresh_grace_seconds)
+        kit.remember_refresh(key, tokens)
         return tokens
