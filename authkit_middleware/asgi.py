@@ -26,12 +26,8 @@ from authkit_middleware.core.auth import Auth
 from authkit_middleware.core.config import AuthKitConfig
 from authkit_middleware.core.engine import Continue, Respond
 from authkit_middleware.core.http import NO_STORE, RequestInfo, Response, session_cache_headers
-from authkit_middleware.core.organizations import MAX_BODY as _MAX_SWITCH_BODY
 from authkit_middleware.drivers._common import middleware_setup
 from authkit_middleware.drivers.aio import AsyncDriver
-
-#: The one route whose body the adapter reads (bounded), for the core.
-_SWITCH = "switch_organization"
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -204,8 +200,8 @@ class AuthKitMiddleware:
         request = request_info(scope)
         if scope_type == "websocket":
             request.method = "GET"
-        elif request.method == "POST" and self.kit.routes.get(request.path) == _SWITCH:
-            request.body = await read_body(receive, _MAX_SWITCH_BODY)
+        elif (limit := self.kit.body_limit(request)) is not None:
+            request.body = await read_body(receive, limit)
         decision = await self.driver.decide(request)
         if isinstance(decision, Respond):
             if scope_type == "websocket":

@@ -24,7 +24,6 @@ from authkit_middleware.core.auth import Auth
 from authkit_middleware.core.config import AuthKitConfig
 from authkit_middleware.core.engine import Respond
 from authkit_middleware.core.http import NO_STORE, RequestInfo, session_cache_headers
-from authkit_middleware.core.organizations import MAX_BODY as _MAX_SWITCH_BODY
 from authkit_middleware.drivers._common import middleware_setup
 from authkit_middleware.drivers.sync import SyncDriver
 
@@ -130,8 +129,9 @@ class AuthKitWSGIMiddleware:
                 return self.app(environ, start_response)
             return self.app(environ, _cache_start_response(start_response, ()))
         request = request_info(environ)
-        if request.method == "POST" and self.kit.routes.get(request.path) == "switch_organization":
-            request.body = read_body(environ, _MAX_SWITCH_BODY)
+        limit = self.kit.body_limit(request)
+        if limit is not None:
+            request.body = read_body(environ, limit)
         decision = self.driver.decide(request)
         if isinstance(decision, Respond):
             response = decision.response

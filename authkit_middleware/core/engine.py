@@ -199,6 +199,16 @@ class AuthKit:
         #: Refresh results already announced to ``on_refresh`` (single-flight shares one).
         self._refresh_announced = _hooks.OnceSet(SMALL_CACHE_SIZE)
 
+    def body_limit(self, request: RequestInfo) -> int | None:
+        """How many body bytes an adapter must read for this request, or None.
+
+        Only the organisation switch reads a body (a small form or JSON); every other
+        request's body is left untouched for the app.
+        """
+        if request.method == "POST" and self.routes.get(request.path) == "switch_organization":
+            return _organizations.MAX_BODY
+        return None
+
     # ------------------------------------------------------------------ refresh grace
 
     def recent_refresh(self, key: str) -> TokenResponse | None:
