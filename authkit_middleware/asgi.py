@@ -178,9 +178,7 @@ class AuthKitMiddleware:
                 path: str = scope["path"]
                 if root_path and path.startswith(root_path):
                     path = path[len(root_path) :] or "/"
-                auth = self.kit.fast_auth(
-                    path, root_path, cookie.decode("latin-1") if cookie else None
-                )
+                auth = self.kit.fast_auth(path, root_path, cookie)
             if auth is not None:
                 # A verified cookie seen before, or signed out on an open path: no
                 # RequestInfo, no driver, no Continue; same scope and headers as below.

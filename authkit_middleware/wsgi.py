@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from workos import WorkOSClient
 
-from authkit_middleware.core.auth import Auth
 from authkit_middleware.core.config import AuthKitConfig
 from authkit_middleware.core.engine import Respond
 from authkit_middleware.core.http import NO_STORE, RequestInfo, session_cache_headers
@@ -120,14 +119,23 @@ class AuthKitWSGIMiddleware:
         self.driver = SyncDriver(self.kit, client, refresh_coordinator=coordinator)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        auth = self._fast(environ)
-        if auth is not None:
-            # A verified cookie seen before, or signed out on an open path: no
-            # RequestInfo, no driver, no Continue; same environ and headers as below.
-            environ[ENVIRON_KEY] = auth
-            if auth.user is None:
-                return self.app(environ, start_response)
-            return self.app(environ, _cache_start_response(start_response, ()))
+        if "HTTP_AUTHORIZATION" not in environ and not self.kit._debug:
+            # The fast lane (``kit.fast_auth`` straight from the environ, inlined: one
+            # call less on every request). Bearer tokens and their precedence, and
+            # debug logging of hits, take the full path; so does a non-ASCII path,
+            # which ``request_info`` re-decodes as UTF-8.
+            path: str = environ.get("PATH_INFO", "") or "/"
+            if path.isascii():
+                auth = self.kit.fast_auth(
+                    path, environ.get("SCRIPT_NAME", ""), environ.get("HTTP_COOKIE")
+                )
+                if auth is not None:
+                    # A verified cookie seen before, or signed out on an open path: no
+                    # RequestInfo, no driver, no Continue; same environ and headers.
+                    environ[ENVIRON_KEY] = auth
+                    if auth.user is None:
+                        return self.app(environ, start_response)
+                    return self.app(environ, _cache_start_response(start_response, ()))
         request = request_info(environ)
         limit = self.kit.body_limit(request)
         if limit is not None:
@@ -146,48 +154,57 @@ class AuthKitWSGIMiddleware:
         # The app's iterable is returned as is: the server calls its close() (PEP 3333).
         return self.app(environ, _cache_start_response(start_response, set_cookies))
 
-    def _fast(self, environ: WSGIEnvironment) -> Auth | None:
-        """``kit.fast_auth`` straight from the environ (no ``RequestInfo``)."""
-        if "HTTP_AUTHORIZATION" in environ or self.kit._debug:
-            return None  # bearer tokens, debug logging of hits: the full path
-        path: str = environ.get("PATH_INFO", "") or "/"
-        if not path.isascii():
-            return None  # request_info re-decodes it as UTF-8
-        # No clock read here: fast_auth reads it only when it looks a session up.
-        return self.kit.fast_auth(path, environ.get("SCRIPT_NAME", ""), environ.get("HTTP_COOKIE"))
-
 
 #: ``session_cache_headers(None, None, ...)``: what an app that set neither gets.
-_DEFAULT_CACHE_HEADERS = (("Cache-Control", NO_STORE), ("Vary", "Cookie"))
+_DEFAULT_CACHE_HEADERS = [("Cache-Control", NO_STORE), ("Vary", "Cookie")]
+_CACHE_HEADER_NAMES = frozenset(("cache-control", "vary"))
 
 
 def _cache_start_response(start_response: StartResponse, set_cookies: Sequence[str]) -> Any:
     """``start_response`` that rewrites Cache-Control/Vary and appends the Set-Cookies."""
+    if not set_cookies:
+        # Every signed-in request comes here: the common case in as few steps as
+        # possible (the app set neither header: append the defaults to a copy).
+        def cached_start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+        ) -> Any:
+            for key, _ in headers:
+                if key.lower() in _CACHE_HEADER_NAMES:
+                    return start_response(status, _rewrite_headers(headers, ()), exc_info)
+            return start_response(status, headers + _DEFAULT_CACHE_HEADERS, exc_info)
+
+        return cached_start_response
 
     def session_start_response(
         status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
     ) -> Any:
-        cache_control: str | None = None
-        vary: str | None = None
-        kept: list[tuple[str, str]] = []
-        for key, value in headers:
-            lowered = key.lower()
-            if lowered == "cache-control":
-                cache_control = value
-            elif lowered == "vary":
-                vary = value if vary is None else f"{vary}, {value}"
-            else:
-                kept.append((key, value))
-        if cache_control is None and vary is None:
-            kept.extend(_DEFAULT_CACHE_HEADERS)
-        else:
-            new_cc, new_vary = session_cache_headers(
-                cache_control, vary, cookies_set=bool(set_cookies)
-            )
-            kept.append(("Cache-Control", new_cc))
-            kept.append(("Vary", new_vary))
-        if set_cookies:
-            kept.extend(("Set-Cookie", c) for c in set_cookies)
-        return start_response(status, kept, exc_info)
+        return start_response(status, _rewrite_headers(headers, set_cookies), exc_info)
 
     return session_start_response
+
+
+def _rewrite_headers(
+    headers: list[tuple[str, str]], set_cookies: Sequence[str]
+) -> list[tuple[str, str]]:
+    """The app's headers with Cache-Control/Vary rewritten and the Set-Cookies appended."""
+    cache_control: str | None = None
+    vary: str | None = None
+    kept: list[tuple[str, str]] = []
+    for key, value in headers:
+        lowered = key.lower()
+        if lowered == "cache-control":
+            cache_control = value
+        elif lowered == "vary":
+            vary = value if vary is None else f"{vary}, {value}"
+        else:
+            kept.append((key, value))
+    if cache_control is None and vary is None:
+        kept.extend(_DEFAULT_CACHE_HEADERS)
+    else:
+        new_cc, new_vary = session_cache_headers(cache_control, vary, cookies_set=bool(set_cookies))
+        kept.append(("Cache-Control", new_cc))
+        kept.append(("Vary", new_vary))
+    if set_cookies:
+        # Appended, never merged: every Set-Cookie stays its own header (pitfall e4).
+        kept.extend(("Set-Cookie", c) for c in set_cookies)
+    return kept

@@ -58,13 +58,79 @@ class TimedMap:
 
 
 class SessionCache(TimedMap):
-    """Verified sessions keyed by the exact cookie value.
+    """Verified sessions keyed by the exact cookie value, plus a memo by Cookie header.
 
     Only successful verifications are stored, each until its access token's expiry
     minus the refresh buffer, so the cache can never serve a session past expiry and
     a refresh still happens on time. At most ``maxsize`` entries (each about the size
     of the cookie plus its ``Auth``: a few KiB), whatever the number of cookies seen.
+
+    The header memo maps a whole ``Cookie`` header (bytes from ASGI, str from WSGI)
+    to the entry its session cookie found, so a browser repeating the same header
+    costs one dict lookup: no decoding, no cookie parsing, no copy of the value. It
+    holds the *same* ``(auth, until)`` entry, so it expires with it; it is bounded
+    by ``maxsize`` too, and emptied whenever an entry is removed or replaced (a
+    sign-out), so it never answers for a session the value cache no longer holds.
     """
+
+    __slots__ = ("_headers",)
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__(maxsize)
+        self._headers: dict[str | bytes, tuple[Any, float]] = {}
+
+    def put(self, key: str, value: Any, until: float) -> None:
+        if self._maxsize <= 0:
+            return  # size 0: the cache is off
+        with self._lock:
+            if key in self._data:
+                self._headers.clear()  # the header memo may hold the replaced entry
+        super().put(key, value, until)
+
+    def entry(self, key: str, now: float) -> tuple[Any, float] | None:
+        """The ``(auth, until)`` stored for ``key`` while it is valid, else None."""
+        entry = self._data.get(key)
+        if entry is None:
+            return None
+        if now < entry[1]:
+            return entry
+        self._data.pop(key, None)
+        return None
+
+    def by_header(self, header: str | bytes, now: float) -> Any:
+        """The ``Auth`` remembered for this exact Cookie header, while valid."""
+        entry = self._headers.get(header)
+        if entry is None:
+            return None
+        if now < entry[1]:
+            return entry[0]
+        self._headers.pop(header, None)
+        return None
+
+    def remember_header(self, header: str | bytes, key: str, entry: tuple[Any, float]) -> None:
+        """Map ``header`` to ``entry``, the one :meth:`entry` just returned for ``key``
+        (nothing if it was removed meanwhile: a sign-out in another thread)."""
+        with self._lock:
+            headers = self._headers
+            if self._data.get(key) is not entry:
+                return
+            if header not in headers and len(headers) >= self._maxsize:
+                with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+                    del headers[next(iter(headers))]
+            headers[header] = entry
+
+    def pop(self, key: str) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+            self._headers.clear()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._headers.clear()
+
+    def header_count(self) -> int:
+        return len(self._headers)
 
 
 def refresh_key(token: str, organization_id: str | None = None) -> str:

@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from workos.user_management._resource import AsyncUserManagement, UserManagement
@@ -228,31 +228,52 @@ class AuthKit:
     # ------------------------------------------------------------------ hot path
 
     def fast_auth(
-        self, path: str, root_path: str, cookie_header: str | None, now: float | None = None
+        self,
+        path: str,
+        root_path: str,
+        cookie_header: str | bytes | None,
+        now: float | None = None,
     ) -> Auth | None:
         """The adapters' lane in front of ``fast``: the ``Auth`` from memory, or None.
 
-        Called with only the path and the ``Cookie`` header, before any ``RequestInfo``
-        exists, for requests *without* an ``Authorization`` header. It answers only the
-        plainest cases, where its answer is the one ``fast``/``handle`` would give: not
-        an auth route, no chunked session cookie, a path that is open or needs sign-in
-        and nothing more. Everything else (None) goes through ``decide`` as before.
+        Called with only the path and the ``Cookie`` header (as the server gave it:
+        bytes from ASGI, str from WSGI), before any ``RequestInfo`` exists, for
+        requests *without* an ``Authorization`` header. It answers only the plainest
+        cases, where its answer is the one ``fast``/``handle`` would give: not an auth
+        route, no chunked session cookie, a path that is open or needs sign-in and
+        nothing more. Everything else (None) goes through ``decide`` as before.
         ``now`` defaults to ``self.clock()``, read only when a session is looked up.
+
+        A header seen before with a verified session is one lookup in the session
+        cache's header memo; otherwise the session cookie is cut out of it and looked
+        up by value (and the header remembered on a hit).
         """
         if path in self.routes or (root_path and root_path + path == self.config.callback_path):
             return None
         if cookie_header:
-            value = get_cookie(cookie_header, self._cookie_name)
-            if value is None:
-                if self._chunk_marker in cookie_header:
-                    return None
-                auth = ANONYMOUS
-            elif value.startswith(_BEARER_KEY):
-                return None  # never a bearer entry for a cookie (full path: unseal fails)
-            else:
-                auth = self.sessions.get(value, self.clock() if now is None else now)
-                if auth is None:
-                    return None
+            sessions = self.sessions
+            if now is None:
+                now = self.clock()
+            auth: Auth | None = sessions.by_header(cookie_header, now)
+            if auth is None:
+                header = (
+                    cookie_header.decode("latin-1")
+                    if type(cookie_header) is bytes
+                    else cast(str, cookie_header)
+                )
+                value = get_cookie(header, self._cookie_name)
+                if value is None:
+                    if self._chunk_marker in header:
+                        return None
+                    auth = ANONYMOUS
+                elif value.startswith(_BEARER_KEY):
+                    return None  # never a bearer entry for a cookie (full path: unseal fails)
+                else:
+                    entry = sessions.entry(value, now)
+                    if entry is None:
+                        return None
+                    auth = entry[0]
+                    sessions.remember_header(cookie_header, value, entry)
         else:
             auth = ANONYMOUS
         requirement = self.rules.requirement(path)
