@@ -1,9 +1,10 @@
 """Memory bound of the verified-session cache over a million distinct cookies.
 
 What it measures, honestly: ``AuthKit.sessions`` (the ``SessionCache`` the fast path
-reads) fed one million *distinct* cookie values of a real session cookie's size
-(~1.1 KB), each with its own ``Auth`` (user, claims, token), through ``put`` and
-``fast_auth`` lookups, exactly as verified first requests fill it. It does not run
+reads) fed one million *distinct* cookie values (~1.1 KB each), each with its own
+``Auth`` (user, claims, token), through ``put`` and ``fast_auth`` lookups, exactly as
+verified first requests fill it, then a second lookup each (a browser's next
+request), which fills the memo by whole Cookie header too. It does not run
 the unseal + RSA verify for each (a million of those take ~1 minute and are not
 what grows memory); ``inprocess.py`` measures that path's time.
 
@@ -79,10 +80,15 @@ def main() -> int:
             expires_at=int(now + 300),
             source="cookie",
         )
-        if kit.fast_auth("/", "", f"theme=dark; wos-session={value}", now) is not None:
+        header = f"theme=dark; wos-session={value}"
+        if kit.fast_auth("/", "", header, now) is not None:
             print("a never-seen cookie was answered from memory", file=sys.stderr)
             return 2
         kit.sessions.put(value, auth, now + 240)
+        # The browser's next request: found by value, its header remembered (memo).
+        if kit.fast_auth("/", "", header, now) is not auth:
+            print("a verified cookie was not answered from memory", file=sys.stderr)
+            return 2
         done = i + 1
         if done in checkpoints:
             gc.collect()
@@ -91,7 +97,10 @@ def main() -> int:
                 current, _ = tracemalloc.get_traced_memory()
                 traced_full = (current - base) / 2**20
                 tracemalloc.stop()
-                note = f"{traced_full:.1f} MiB in {len(kit.sessions)} entries"
+                note = (
+                    f"{traced_full:.1f} MiB in {len(kit.sessions)} entries"
+                    f" + {kit.sessions.header_count()} remembered headers"
+                )
             rss = _rss_mib()
             rows.append((done, len(kit.sessions), rss))
             print(f"{done:>10} {len(kit.sessions):>8} {rss:>9.1f}  {note}")
