@@ -17,7 +17,7 @@ Each request gets ``scope["authkit"]`` (an :class:`~authkit_middleware.Auth`), a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from starlette.authentication import AuthCredentials, BaseUser
 from workos import AsyncWorkOSClient
@@ -95,8 +95,12 @@ def request_info(scope: Scope) -> RequestInfo:
     fields = _HEADER_FIELDS
     for key, value in scope.get("headers", ()):
         attr = fields.get(key)
-        if attr is not None and getattr(info, attr) is None:
-            setattr(info, attr, value.decode("latin-1"))
+        if attr is not None:
+            if getattr(info, attr) is None:
+                setattr(info, attr, value.decode("latin-1"))
+            elif attr == "cookie":
+                # HTTP/2 may split the header into several (RFC 9113 §8.2.3).
+                info.cookie = f"{info.cookie}; {value.decode('latin-1')}"
     client = scope.get("client")
     if client:
         info.client_ip = client[0]
@@ -161,16 +165,17 @@ class AuthKitMiddleware:
         self.driver = AsyncDriver(self.kit, client, refresh_coordinator=coordinator)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found: Auth | tuple[str, str | None] | None = None
         if scope["type"] == "http" and not self.kit._debug:
-            # The fast lane (``_fast``, inlined: one call less on every request).
-            # Debug mode logs each fast-path hit, and an Authorization header (bearer
-            # tokens and their precedence) takes the full path.
-            auth: Auth | None = None
+            # The fast lane (``kit.lane``): a verified cookie seen before, or signed
+            # out on an open path, answered from memory. Debug mode logs each hit,
+            # and an Authorization header (bearer tokens and their precedence) takes
+            # the full path.
             cookie: bytes | None = None
             for key, value in scope.get("headers", ()):
                 if key == b"cookie":
-                    if cookie is None:
-                        cookie = value
+                    # HTTP/2 may split the header into several (RFC 9113 §8.2.3).
+                    cookie = value if cookie is None else cookie + b"; " + value
                 elif key == b"authorization":
                     break
             else:
@@ -178,10 +183,10 @@ class AuthKitMiddleware:
                 path: str = scope["path"]
                 if root_path and path.startswith(root_path):
                     path = path[len(root_path) :] or "/"
-                auth = self.kit.fast_auth(path, root_path, cookie)
-            if auth is not None:
-                # A verified cookie seen before, or signed out on an open path: no
-                # RequestInfo, no driver, no Continue; same scope and headers as below.
+                found = self.kit.lane(path, root_path, cookie)
+            if found is not None and type(found) is not tuple:
+                # No RequestInfo, no driver, no Continue; same scope and headers as below.
+                auth = cast(Auth, found)
                 scope["authkit"] = auth
                 scope["user"] = AuthKitUser(auth)
                 if auth.user is None:
@@ -196,6 +201,8 @@ class AuthKitMiddleware:
             await self.app(scope, receive, send)  # lifespan and the unknown pass through
             return
         request = request_info(scope)
+        if type(found) is tuple:
+            self.kit.seen_cookie(request, found)  # no second parse of the Cookie header
         if scope_type == "websocket":
             request.method = "GET"
         elif (limit := self.kit.body_limit(request)) is not None:

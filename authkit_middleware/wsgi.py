@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from workos import WorkOSClient
 
+from authkit_middleware.core.auth import Auth
 from authkit_middleware.core.config import AuthKitConfig
 from authkit_middleware.core.engine import Respond
 from authkit_middleware.core.http import NO_STORE, RequestInfo, session_cache_headers
@@ -119,24 +120,27 @@ class AuthKitWSGIMiddleware:
         self.driver = SyncDriver(self.kit, client, refresh_coordinator=coordinator)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        found: Auth | tuple[str, str | None] | None = None
         if "HTTP_AUTHORIZATION" not in environ and not self.kit._debug:
-            # The fast lane (``kit.fast_auth`` straight from the environ, inlined: one
-            # call less on every request). Bearer tokens and their precedence, and
-            # debug logging of hits, take the full path; so does a non-ASCII path,
-            # which ``request_info`` re-decodes as UTF-8.
+            # The fast lane (``kit.lane`` straight from the environ): a verified
+            # cookie seen before, or signed out on an open path, answered from memory.
+            # Bearer tokens and their precedence, and debug logging of hits, take the
+            # full path; so does a non-ASCII path, which ``request_info`` re-decodes.
             path: str = environ.get("PATH_INFO", "") or "/"
             if path.isascii():
-                auth = self.kit.fast_auth(
+                found = self.kit.lane(
                     path, environ.get("SCRIPT_NAME", ""), environ.get("HTTP_COOKIE")
                 )
-                if auth is not None:
-                    # A verified cookie seen before, or signed out on an open path: no
-                    # RequestInfo, no driver, no Continue; same environ and headers.
+                if found is not None and type(found) is not tuple:
+                    # No RequestInfo, no driver, no Continue; same environ and headers.
+                    auth = cast(Auth, found)
                     environ[ENVIRON_KEY] = auth
                     if auth.user is None:
                         return self.app(environ, start_response)
                     return self.app(environ, _cache_start_response(start_response, ()))
         request = request_info(environ)
+        if type(found) is tuple:
+            self.kit.seen_cookie(request, found)  # no second parse of the Cookie header
         limit = self.kit.body_limit(request)
         if limit is not None:
             request.body = read_body(environ, limit)

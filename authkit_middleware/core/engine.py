@@ -243,10 +243,28 @@ class AuthKit:
         route, no chunked session cookie, a path that is open or needs sign-in and
         nothing more. Everything else (None) goes through ``decide`` as before.
         ``now`` defaults to ``self.clock()``, read only when a session is looked up.
+        """
+        found = self.lane(path, root_path, cookie_header, now)
+        return None if found is None or type(found) is tuple else cast(Auth, found)
+
+    def lane(
+        self,
+        path: str,
+        root_path: str,
+        cookie_header: str | bytes | None,
+        now: float | None = None,
+    ) -> Auth | tuple[str, str | None] | None:
+        """``fast_auth`` for the adapters, telling what it found when it misses.
+
+        An ``Auth``: the answer. A tuple ``(header, value)``: no answer from memory,
+        but the Cookie header was decoded and its session cookie cut out; the adapter
+        hands both to :meth:`seen_cookie` so that the full path does not do it again
+        (a first request: no second parse, and the value's hash is already computed).
+        None: no answer (an auth route, a chunked cookie, a bearer-prefixed value...).
 
         A header seen before with a verified session is one lookup in the session
-        cache's header memo; otherwise the session cookie is cut out of it and looked
-        up by value (and the header remembered on a hit).
+        cache's header memo; otherwise the session cookie is looked up by value (and
+        the header remembered on a hit).
         """
         if path in self.routes or (root_path and root_path + path == self.config.callback_path):
             return None
@@ -271,7 +289,7 @@ class AuthKit:
                 else:
                     entry = sessions.entry(value, now)
                     if entry is None:
-                        return None
+                        return (header, value)
                     auth = entry[0]
                     sessions.remember_header(cookie_header, value, entry)
         else:
@@ -280,6 +298,13 @@ class AuthKit:
         if requirement is None or (requirement is _SIGNED_IN and auth.user is not None):
             return auth
         return None
+
+    def seen_cookie(self, request: RequestInfo, found: tuple[str, str | None]) -> None:
+        """Give ``request`` what :meth:`lane` found: its decoded Cookie header and
+        the session cookie's value (the memo ``_session_cookie`` reads)."""
+        header, value = found
+        request.cookie = header
+        request.session_cookie_memo = (header, self._cookie_name, value)
 
     def fast(self, request: RequestInfo, now: float) -> Continue | None:
         """Answer from memory when possible, else None (run ``handle``).

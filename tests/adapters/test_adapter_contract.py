@@ -176,6 +176,25 @@ def test_signed_out_requests_see_anonymous_and_starlette_conventions(
     assert list(scope["auth"].scopes) == []
 
 
+@pytest.mark.parametrize("first_request", [True, False])
+def test_cookie_headers_split_by_http2_are_joined(
+    server: EmulatorServer, first_request: bool
+) -> None:
+    """RFC 9113 §8.2.3: an HTTP/2 client may send the Cookie header as several fields;
+    the session cookie in the second one still signs the user in (first request
+    and answered from memory)."""
+    inner = Recorder()
+    app = AuthKitMiddleware(inner, **options(server))
+    cookie = session_cookie(server, app)
+    if not first_request:
+        run_asgi(app, http_scope("/private", cookie=cookie))
+    scope = http_scope("/private", cookie="theme=dark")
+    scope["headers"].append((b"cookie", cookie.encode()))
+    sent = run_asgi(app, scope)
+    assert sent[0]["status"] == 200
+    assert inner.scopes[-1]["authkit"].is_authenticated
+
+
 def test_session_responses_get_no_store_merged_vary_and_keep_the_apps_cookies(
     server: EmulatorServer,
 ) -> None:
