@@ -83,9 +83,13 @@ class SessionCache(TimedMap):
         if self._maxsize <= 0:
             return  # size 0: the cache is off
         with self._lock:
-            if key in self._data:
+            data = self._data
+            if key in data:
                 self._headers.clear()  # the header memo may hold the replaced entry
-        super().put(key, value, until)
+            elif len(data) >= self._maxsize:
+                with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+                    del data[next(iter(data))]  # FIFO, as ``TimedMap.put``
+            data[key] = (value, until)
 
     def entry(self, key: str, now: float) -> tuple[Any, float] | None:
         """The ``(auth, until)`` stored for ``key`` while it is valid, else None."""

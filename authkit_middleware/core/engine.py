@@ -606,13 +606,16 @@ class AuthKit:
         now: float,
     ) -> SessionOutcome | None:
         """The outcome of a verified cookie, or None when a refresh is due."""
-        if self._needs_refresh(claims, now):
+        # ``_needs_refresh`` and ``_fresh_until`` with the buffer worked out once.
+        exp = float(claims["exp"])
+        fresh_until = min(exp - self._buffer(claims), exp)
+        if fresh_until <= now:
             return None
         auth = self._auth(session, claims)
         if unsealed.stale_password:
             # D5: opened with an old password: re-seal with the primary now.
             return SessionOutcome(auth, self._write_session(request, session))
-        self.sessions.put(value, auth, self._fresh_until(claims))
+        self.sessions.put(value, auth, fresh_until)
         return SessionOutcome(auth)
 
     def _refresh(
@@ -807,9 +810,9 @@ class AuthKit:
     def guard(self, request: RequestInfo, outcome: SessionOutcome) -> Response | None:
         """Apply the protection rules: None to continue, or the refusal."""
         requirement = self.rules.requirement(request.path)
-        if requirement is None:
-            return None
         auth = outcome.auth
+        if requirement is None or (requirement is _SIGNED_IN and auth.user is not None):
+            return None  # open, or needs only a signed-in user who is
         if not auth.is_authenticated:
             if outcome.provider_error is not None:
                 # A WorkOS outage is not a sign-out: say so, keep the session (H4).
