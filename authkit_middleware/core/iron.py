@@ -35,7 +35,6 @@ reported for an authentic seal.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -44,9 +43,8 @@ import math
 import os
 import re
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -83,9 +81,12 @@ _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 _INVALID = "The sealed value is malformed or was not sealed with a configured password."
 
 
-@dataclass(frozen=True, slots=True)
-class IronParts:
-    """A structurally valid seal, split but not yet authenticated."""
+class IronParts(NamedTuple):
+    """A structurally valid seal, split but not yet authenticated.
+
+    A named tuple (immutable, built by :func:`parse` without per-field ``__setattr__``
+    calls, ~1 µs cheaper per cookie than a frozen dataclass).
+    """
 
     password_id: str
     encryption_salt: str
@@ -98,21 +99,29 @@ class IronParts:
     mac_base: bytes
 
 
+_new_parts = tuple.__new__
+
+
 def _b64u_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-# base64url -> standard alphabet, as ``base64.urlsafe_b64decode`` translates.
-_URL_TO_STD = bytes.maketrans(b"-_", b"+/")
+    # Exactly ``base64.urlsafe_b64encode(data).rstrip(b"=").decode()``; two single-byte
+    # ``replace`` calls (memchr-driven) beat ``translate`` on a 2 KB ciphertext.
+    return (
+        binascii.b2a_base64(data, newline=False)
+        .rstrip(b"=")
+        .replace(b"+", b"-")
+        .replace(b"/", b"_")
+        .decode("ascii")
+    )
 
 
 def _b64u_decode(text: str) -> bytes:
     # Only called on MAC-verified fields, so lenient decoding cannot be abused.
     # Exactly ``base64.urlsafe_b64decode(text + padding)`` (non-strict a2b_base64 after
-    # the same translation), without its per-call wrapper layers (~1.5 µs on a cookie).
+    # mapping ``-_`` to ``+/``), without its per-call wrapper layers, and with two
+    # ``replace`` calls instead of ``translate`` (~0.5 µs less on a session cookie).
     try:
         return binascii.a2b_base64(
-            text.encode("ascii").translate(_URL_TO_STD) + b"=" * (-len(text) % 4)
+            text.encode("ascii").replace(b"-", b"+").replace(b"_", b"/") + b"=" * (-len(text) % 4)
         )
     except (binascii.Error, ValueError):
         raise SealError(_INVALID) from None
@@ -147,12 +156,26 @@ def _reject_constant(name: str) -> Any:
 
 # One decoder, built once: json.loads(..., parse_constant=...) would build one per call.
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+# The scanner ``_DECODER.decode`` itself runs (the C one); typeshed does not list it.
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def loads_json(raw: bytes) -> Any:
     """Parse strict JSON (no NaN/Infinity); any failure is a :class:`SealError`."""
     try:
-        return _DECODER.decode(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        # Fast path: a document that is one value from its first to its last character
+        # (what JSON.stringify and dumps_json write) is exactly what ``decode`` returns
+        # for it, minus its two whitespace-regex passes. Anything else (leading or
+        # trailing whitespace, trailing data, nothing) goes through ``decode``, which
+        # accepts or rejects it as before.
+        try:
+            value, end = _SCAN(text, 0)
+        except StopIteration:
+            end = -1
+        if end != len(text):
+            value = _DECODER.decode(text)
+        return value
     except (ValueError, RecursionError):  # UnicodeDecodeError, JSONDecodeError are ValueErrors
         raise SealError(_INVALID) from None
 
@@ -209,30 +232,41 @@ def seal(
 
 def parse(sealed: str) -> IronParts:
     """Split and structurally validate a seal (no key needed, nothing decrypted)."""
-    if not isinstance(sealed, str) or not sealed.isascii() or not sealed.endswith(VERSION_SUFFIX):
+    if not isinstance(sealed, str) or not sealed.isascii():  # isascii() is O(1)
         raise SealError(_INVALID)
-    body = sealed[: -len(VERSION_SUFFIX)]
-    parts = body.split("*")
-    if len(parts) != 8 or parts[0] != MAC_PREFIX:
+    fields = sealed.split("*")
+    if len(fields) != 8 or fields[0] != MAC_PREFIX:
         raise SealError(_INVALID)
-    _, password_id, enc_salt, iv, ciphertext, expiration, mac_salt, mac = parts
-    if not enc_salt or not mac_salt or "~" in body:
+    _, password_id, enc_salt, iv, ciphertext, expiration, mac_salt, mac = fields
+    # The seal ends with "~2" (it holds no "*", so the last field does) and that is its
+    # only "~": the first "~" is the suffix's.
+    if (
+        not mac.endswith(VERSION_SUFFIX)
+        or sealed.find("~") != len(sealed) - len(VERSION_SUFFIX)
+        or not enc_salt
+        or not mac_salt
+    ):
         raise SealError(_INVALID)
+    mac = mac[: -len(VERSION_SUFFIX)]
     exp: int | None = None
     if expiration:
         if _DIGITS.fullmatch(expiration) is None or len(expiration) > 20:
             raise SealError(_INVALID)
         exp = int(expiration)
-    mac_base_len = len(body) - len(mac_salt) - len(mac) - 2
-    return IronParts(
-        password_id=password_id,
-        encryption_salt=enc_salt,
-        iv=iv,
-        ciphertext=ciphertext,
-        expiration=exp,
-        hmac_salt=mac_salt,
-        mac=mac,
-        mac_base=body[:mac_base_len].encode("ascii"),
+    # Everything before "*{mac_salt}*{mac}~2".
+    mac_base_len = len(sealed) - len(VERSION_SUFFIX) - len(mac) - len(mac_salt) - 2
+    return _new_parts(
+        IronParts,
+        (
+            password_id,
+            enc_salt,
+            iv,
+            ciphertext,
+            exp,
+            mac_salt,
+            mac,
+            sealed[:mac_base_len].encode("ascii"),
+        ),
     )
 
 
