@@ -234,15 +234,21 @@ class AuthKitMiddleware:
 
 def _session_send(send: Send, decision: Continue) -> Send:
     """Wrap ``send`` to append Set-Cookie and the cache headers on the response start."""
-    return _cache_send(send, decision.set_cookies)
+    bearer = decision.auth.source == "bearer"
+    return _cache_send(send, decision.set_cookies, "Authorization" if bearer else "Cookie")
 
 
 #: What the rewrite appends when the app set neither Cache-Control nor Vary (the
 #: common case): ``session_cache_headers(None, None, ...)``, encoded once.
-_DEFAULT_CACHE_HEADERS = ((b"cache-control", NO_STORE.encode("latin-1")), (b"vary", b"Cookie"))
+_DEFAULT_CACHE_HEADERS = {
+    vary_on: ((b"cache-control", NO_STORE.encode("latin-1")), (b"vary", vary_on.encode("latin-1")))
+    for vary_on in ("Cookie", "Authorization")
+}
 
 
-def _cache_headers(headers: Any, set_cookies: Sequence[str]) -> list[tuple[bytes, bytes]]:
+def _cache_headers(
+    headers: Any, set_cookies: Sequence[str], vary_on: str = "Cookie"
+) -> list[tuple[bytes, bytes]]:
     """The app's headers with Cache-Control/Vary rewritten and the Set-Cookies appended."""
     cache_control: str | None = None
     vary: str | None = None
@@ -256,9 +262,11 @@ def _cache_headers(headers: Any, set_cookies: Sequence[str]) -> list[tuple[bytes
         else:
             kept.append((key, value))
     if cache_control is None and vary is None:
-        kept.extend(_DEFAULT_CACHE_HEADERS)
+        kept.extend(_DEFAULT_CACHE_HEADERS[vary_on])
     else:
-        new_cc, new_vary = session_cache_headers(cache_control, vary, cookies_set=bool(set_cookies))
+        new_cc, new_vary = session_cache_headers(
+            cache_control, vary, cookies_set=bool(set_cookies), vary_on=vary_on
+        )
         kept.append((b"cache-control", new_cc.encode("latin-1")))
         kept.append((b"vary", new_vary.encode("latin-1")))
     if set_cookies:
@@ -267,12 +275,12 @@ def _cache_headers(headers: Any, set_cookies: Sequence[str]) -> list[tuple[bytes
     return kept
 
 
-def _cache_send(send: Send, set_cookies: Sequence[str]) -> Send:
+def _cache_send(send: Send, set_cookies: Sequence[str], vary_on: str = "Cookie") -> Send:
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             message = {
                 **message,
-                "headers": _cache_headers(message.get("headers", ()), set_cookies),
+                "headers": _cache_headers(message.get("headers", ()), set_cookies, vary_on),
             }
         await send(message)
 

@@ -156,17 +156,24 @@ class AuthKitWSGIMiddleware:
             return self.app(environ, start_response)
 
         # The app's iterable is returned as is: the server calls its close() (PEP 3333).
-        return self.app(environ, _cache_start_response(start_response, set_cookies))
+        vary_on = "Authorization" if auth.source == "bearer" else "Cookie"
+        return self.app(environ, _cache_start_response(start_response, set_cookies, vary_on))
 
 
 #: ``session_cache_headers(None, None, ...)``: what an app that set neither gets.
 _DEFAULT_CACHE_HEADERS = [("Cache-Control", NO_STORE), ("Vary", "Cookie")]
+_BEARER_CACHE_HEADERS = [("Cache-Control", NO_STORE), ("Vary", "Authorization")]
 _CACHE_HEADER_NAMES = frozenset(("cache-control", "vary"))
 
 
-def _cache_start_response(start_response: StartResponse, set_cookies: Sequence[str]) -> Any:
-    """``start_response`` that rewrites Cache-Control/Vary and appends the Set-Cookies."""
-    if not set_cookies:
+def _cache_start_response(
+    start_response: StartResponse, set_cookies: Sequence[str], vary_on: str = "Cookie"
+) -> Any:
+    """``start_response`` that rewrites Cache-Control/Vary and appends the Set-Cookies.
+
+    ``vary_on``: the request header the answer depended on (``Authorization`` for a
+    bearer token)."""
+    if not set_cookies and vary_on == "Cookie":
         # Every signed-in request comes here: the common case in as few steps as
         # possible (the app set neither header: append the defaults to a copy).
         def cached_start_response(
@@ -182,13 +189,13 @@ def _cache_start_response(start_response: StartResponse, set_cookies: Sequence[s
     def session_start_response(
         status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
     ) -> Any:
-        return start_response(status, _rewrite_headers(headers, set_cookies), exc_info)
+        return start_response(status, _rewrite_headers(headers, set_cookies, vary_on), exc_info)
 
     return session_start_response
 
 
 def _rewrite_headers(
-    headers: list[tuple[str, str]], set_cookies: Sequence[str]
+    headers: list[tuple[str, str]], set_cookies: Sequence[str], vary_on: str = "Cookie"
 ) -> list[tuple[str, str]]:
     """The app's headers with Cache-Control/Vary rewritten and the Set-Cookies appended."""
     cache_control: str | None = None
@@ -203,9 +210,11 @@ def _rewrite_headers(
         else:
             kept.append((key, value))
     if cache_control is None and vary is None:
-        kept.extend(_DEFAULT_CACHE_HEADERS)
+        kept.extend(_DEFAULT_CACHE_HEADERS if vary_on == "Cookie" else _BEARER_CACHE_HEADERS)
     else:
-        new_cc, new_vary = session_cache_headers(cache_control, vary, cookies_set=bool(set_cookies))
+        new_cc, new_vary = session_cache_headers(
+            cache_control, vary, cookies_set=bool(set_cookies), vary_on=vary_on
+        )
         kept.append(("Cache-Control", new_cc))
         kept.append(("Vary", new_vary))
     if set_cookies:

@@ -174,7 +174,7 @@ def error_page(
 
 
 def session_cache_headers(
-    cache_control: str | None, vary: str | None, *, cookies_set: bool
+    cache_control: str | None, vary: str | None, *, cookies_set: bool, vary_on: str = "Cookie"
 ) -> tuple[str, str]:
     """Cache-Control and Vary for an app response that sets or depends on the session.
 
@@ -182,7 +182,8 @@ def session_cache_headers(
     said (checklist H1, row 37: a public cache must never store a Set-Cookie). One that
     merely depends on the session keeps the app's own ``private``/``no-store`` policy
     and loses only a ``public`` or absent one. ``Vary: Cookie`` is merged, never
-    replacing what the app varies on (row 38).
+    replacing what the app varies on (row 38). ``vary_on``: the request header the
+    answer depended on, ``Cookie`` or, for a bearer token, ``Authorization``.
     """
     if cookies_set or not cache_control:
         new_cc = NO_STORE
@@ -194,9 +195,9 @@ def session_cache_headers(
             else NO_STORE
         )
     if not vary:
-        new_vary = "Cookie"
-    elif vary.strip() == "*" or "cookie" in vary.lower():
+        new_vary = vary_on
+    elif vary.strip() == "*" or vary_on.lower() in (v.strip().lower() for v in vary.split(",")):
         new_vary = vary
     else:
-        new_vary = f"{vary}, Cookie"
+        new_vary = f"{vary}, {vary_on}"
     return new_cc, new_vary

@@ -97,6 +97,20 @@ def test_emulator_access_token_is_accepted_with_the_claims_as_auth(
     assert "set-cookie" not in response.headers
 
 
+def test_bearer_answers_vary_on_authorization_not_cookie(
+    make_client: MakeClient, emulator: Emulator
+) -> None:
+    """A shared cache must key a bearer-authenticated answer on the token (RFC 9110
+    §12.5.5), and never store it."""
+    client = make_client()
+    token = emulator.issue_session("alice@example.com")["access_token"]
+    response = client.get("/api/me", token=token)
+    assert response.status_code == 200
+    vary = [v.strip().lower() for v in response.headers["vary"].split(",")]
+    assert "authorization" in vary and "cookie" not in vary
+    assert "no-store" in response.headers["cache-control"]
+
+
 def test_email_claim_fills_user_email(make_client: MakeClient, emulator: Emulator) -> None:
     client = make_client()
     token = sign(emulator, user_claims(emulator, email="alice@example.com"))
