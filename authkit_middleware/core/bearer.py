@@ -128,6 +128,19 @@ def bearer_auth(token: str, claims: Mapping[str, Any]) -> Auth:
     )
 
 
+def cached_bearer(kit: AuthKit, key: str, now: float) -> Auth | None:
+    """The cached ``Auth`` of a bearer token (``key``: ``"Bearer " + token``), unless
+    its session was signed out through this process since it was cached."""
+    cached: Auth | None = kit.sessions.get(key, now)
+    if cached is None:
+        return None
+    sid = cached.session_id
+    if sid is not None and kit._ended_sessions.get(sid, now):
+        kit.sessions.pop(key)
+        return None  # verified again: ``verify_bearer`` refuses it as session_ended
+    return cached
+
+
 def verify_bearer(kit: AuthKit, token: str, now: float) -> Steps[Auth]:
     """Verify ``token`` (cache first) and return its ``Auth``.
 
@@ -137,7 +150,7 @@ def verify_bearer(kit: AuthKit, token: str, now: float) -> Steps[Auth]:
     one signature check, and a cache of them would be an attacker-filled map).
     """
     key = BEARER_CACHE_PREFIX + token
-    cached: Auth | None = kit.sessions.get(key, now)
+    cached = cached_bearer(kit, key, now)
     if cached is not None:
         return cached
     claims = yield from kit._verify(token, now)  # RS256, JWKS, exp/iss, user-token rule

@@ -323,7 +323,7 @@ class AuthKit:
             # (another scheme, odd spacing, a first sight) goes through ``handle``.
             if not authorization.startswith(_BEARER_KEY):
                 return None  # only bearer keys: a raw cookie value is never looked up
-            auth = self.sessions.get(authorization, now)
+            auth = _bearer.cached_bearer(self, authorization, now)
             if auth is None:
                 return None
         elif value is None:

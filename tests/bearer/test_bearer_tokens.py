@@ -256,6 +256,19 @@ def test_ended_session_token_is_refused(make_client: MakeClient, emulator: Emula
     assert client.get("/api/me", token=other["access_token"]).status_code == 200
 
 
+def test_a_token_cached_before_sign_out_is_refused_after_it(
+    make_client: MakeClient, emulator: Emulator
+) -> None:
+    """The verified-token cache must not outlive a sign-out through this process."""
+    client = make_client()
+    tokens = emulator.issue_session("alice@example.com")
+    cookie = client.seal(tokens)
+    for _ in range(2):  # verified, then answered from the cache
+        assert client.get("/api/me", token=tokens["access_token"]).status_code == 200
+    client.request("POST", "/logout", cookie=cookie)
+    assert_invalid_token(client.get("/api/me", token=tokens["access_token"]), "session_ended")
+
+
 # --------------------------------------------------------------------------- precedence
 
 
