@@ -159,10 +159,20 @@ class AuthKitMiddleware:
         **options: Any,
     ) -> None:
         self.app = app
+        given = coordinator is not None
         self.config, self.kit, coordinator = middleware_setup(
             config, options, coordinator, redis_url
         )
-        self.driver = AsyncDriver(self.kit, client, refresh_coordinator=coordinator)
+        self.driver = AsyncDriver(
+            self.kit, client, refresh_coordinator=coordinator, owns_coordinator=not given
+        )
+
+    async def aclose(self) -> None:
+        """Close the connections the middleware opened: its WorkOS client and the Redis
+        coordinator it built (never a client or coordinator you passed in). Called
+        at lifespan shutdown; call it yourself when the server runs no lifespan.
+        The middleware keeps working afterwards (it reconnects on demand)."""
+        await self.driver.aclose()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found: Auth | tuple[str, str | None] | None = None
@@ -198,6 +208,8 @@ class AuthKitMiddleware:
                 return
         scope_type = scope["type"]
         if scope_type not in ("http", "websocket"):
+            if scope_type == "lifespan":
+                send = self._lifespan_send(send)  # close our connections at shutdown
             await self.app(scope, receive, send)  # lifespan and the unknown pass through
             return
         request = request_info(scope)
@@ -223,6 +235,16 @@ class AuthKitMiddleware:
             await self.app(scope, receive, send)
             return
         await self.app(scope, receive, _session_send(send, decision))
+
+    def _lifespan_send(self, send: Send) -> Send:
+        """The app's lifespan ``send``: once the app has shut down, so do we."""
+
+        async def lifespan_send(message: Message) -> None:
+            if message["type"] in ("lifespan.shutdown.complete", "lifespan.shutdown.failed"):
+                await self.aclose()
+            await send(message)
+
+        return lifespan_send
 
     @staticmethod
     def _attach(scope: Scope, decision: Continue) -> None:

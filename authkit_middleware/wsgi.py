@@ -114,10 +114,20 @@ class AuthKitWSGIMiddleware:
         **options: Any,
     ) -> None:
         self.app = app
+        given = coordinator is not None
         self.config, self.kit, coordinator = middleware_setup(
             config, options, coordinator, redis_url
         )
-        self.driver = SyncDriver(self.kit, client, refresh_coordinator=coordinator)
+        self.driver = SyncDriver(
+            self.kit, client, refresh_coordinator=coordinator, owns_coordinator=not given
+        )
+
+    def close(self) -> None:
+        """Close the connections the middleware opened: its WorkOS client and the Redis
+        coordinator it built (never a client or coordinator you passed in). WSGI has
+        no shutdown event: call it from your server's exit hook (gunicorn
+        ``worker_exit``) or ``atexit``. The middleware keeps working afterwards."""
+        self.driver.close()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         found: Auth | tuple[str, str | None] | None = None

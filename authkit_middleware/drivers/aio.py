@@ -69,14 +69,31 @@ class AsyncDriver:
         client: AsyncWorkOSClient | None = None,
         *,
         refresh_coordinator: AsyncRefreshCoordinator | None = None,
+        owns_coordinator: bool = False,
     ) -> None:
         self.kit = kit
         self.config = kit.config
+        self._owns_client = client is None
         self.client = client or AsyncWorkOSClient(**client_kwargs(kit.config))
         self.urls = self.client.user_management
         self._flights = _Flights()
         #: Cross-process single-flight (E8), e.g. ``RedisCoordinator``; None: in-process.
         self.coordinator = refresh_coordinator
+        self._owns_coordinator = owns_coordinator
+
+    async def aclose(self) -> None:
+        """Release the connections this driver opened (never a client or coordinator
+        it was given). The SDK client is replaced by a fresh, unconnected one and a
+        Redis coordinator reconnects on demand, so an app whose lifespan runs again
+        (a second test client, a reload) keeps working."""
+        if self._owns_client:
+            client = self.client
+            self.client = AsyncWorkOSClient(**client_kwargs(self.config))
+            self.urls = self.client.user_management
+            await client.close()
+        aclose = getattr(self.coordinator, "aclose", None)
+        if self._owns_coordinator and aclose is not None:
+            await aclose()
 
     async def decide(self, request: RequestInfo) -> Decision:
         kit = self.kit

@@ -92,15 +92,31 @@ class SyncDriver:
         client: WorkOSClient | None = None,
         *,
         refresh_coordinator: RefreshCoordinator | None = None,
+        owns_coordinator: bool = False,
     ) -> None:
         check_sync_hooks(kit.config)  # async hooks cannot run here: say so at start-up
         self.kit = kit
         self.config = kit.config
+        self._owns_client = client is None
         self.client = client or WorkOSClient(**client_kwargs(kit.config))
         self.urls = self.client.user_management
         self._flights = _Flights(wait_timeout=kit.config.request_timeout * 3 + 1)
         #: Cross-process single-flight (E8), e.g. ``RedisCoordinator``; None: in-process.
         self.coordinator = refresh_coordinator
+        self._owns_coordinator = owns_coordinator
+
+    def close(self) -> None:
+        """Release the connections this driver opened (never a client or coordinator
+        it was given). The SDK client is replaced by a fresh, unconnected one and a
+        Redis coordinator reconnects on demand, so the app can keep serving."""
+        if self._owns_client:
+            client = self.client
+            self.client = WorkOSClient(**client_kwargs(self.config))
+            self.urls = self.client.user_management
+            client.close()
+        close = getattr(self.coordinator, "close", None)
+        if self._owns_coordinator and close is not None:
+            close()
 
     def decide(self, request: RequestInfo) -> Decision:
         """The decision for one request: from memory when possible, else the pipeline."""
