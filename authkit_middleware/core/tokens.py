@@ -28,6 +28,7 @@ import binascii
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -93,6 +94,11 @@ def _reject_constant(name: str) -> Any:
 
 # ``NaN``/``Infinity`` are not JSON; an ``exp: Infinity`` must not mean "never expires".
 _JSON = json.JSONDecoder(parse_constant=_reject_constant)
+#: The very scanner ``_JSON.decode`` uses (C when available; typeshed omits it).
+_SCAN: Callable[[str, int], tuple[Any, int]] = _JSON.scan_once  # type: ignore[attr-defined]
+
+_KID_NOT_STRING = "Token key id is not a string."
+_NOT_COMPACT = "Token is not a compact JWS (three base64url segments)."
 
 
 def _fail(code: str, message: str) -> TokenError:
@@ -100,7 +106,7 @@ def _fail(code: str, message: str) -> TokenError:
 
 
 def _b64decode(segment: bytes) -> bytes:
-    """Strict base64url (RFC 7515 §2): alphabet checked by ``_split``, no padding.
+    """Strict base64url (RFC 7515 §2): alphabet checked by ``split_token``, no padding.
 
     Also refuses non-canonical encodings (non-zero unused bits in the last
     character), so no two distinct strings decode to the same bytes: a token string
@@ -119,7 +125,19 @@ def _b64decode(segment: bytes) -> bytes:
 
 def _json_object(segment: bytes, what: str) -> dict[str, Any]:
     try:
-        value = _JSON.decode(_b64decode(segment).decode("utf-8"))
+        text = _b64decode(segment).decode("utf-8")
+        # ``_JSON.decode(text)`` is: skip leading whitespace, scan one value, skip
+        # trailing whitespace, refuse anything left. A text that starts with its value
+        # and ends with it (every real token) needs only the scan; any other text goes
+        # through ``decode`` itself. Same answer either way: when the text does not
+        # start with whitespace, ``decode`` makes this very scan (and raises what it
+        # raises); when it does, the scan stops at once (StopIteration).
+        try:
+            value, end = _SCAN(text, 0)
+        except StopIteration:
+            end = -1
+        if end != len(text):
+            value = _JSON.decode(text)
     except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError are ValueErrors
         raise _fail(CODE_MALFORMED, f"Token {what} is not JSON.") from None
     if type(value) is not dict:
@@ -127,52 +145,53 @@ def _json_object(segment: bytes, what: str) -> dict[str, Any]:
     return value
 
 
-#: Parsed JOSE headers by their exact base64url segment. Every token of one signing
-#: key carries the same header, so ``token_kid`` and ``verify_access_token`` decode it
-#: once per key instead of twice per token. Only headers that decoded to a JSON object
-#: are stored; identical bytes always parse to the same value, so a hit answers
-#: exactly what a parse would. Bounded: cleared when full (attacker-chosen headers
-#: cost a parse each, as before). Values are shared: read them, never mutate.
-_HEADERS: dict[bytes, dict[str, Any]] = {}
+#: What a header segment is, judged once: ``(header, kid, kid_error, error)``.
+#: ``header`` is the parsed JSON object (None when the segment is not one), ``kid``
+#: its key id when that is a string, ``kid_error`` what :func:`token_kid` raises and
+#: ``error`` what the header rules of :func:`verify_access_token` raise, each as
+#: ``(code, message)`` or None.
+_HeaderCheck = tuple[
+    "dict[str, Any] | None", "str | None", "tuple[str, str] | None", "tuple[str, str] | None"
+]
+
+#: Judged JOSE headers by their exact base64url segment. Every token of one signing
+#: key carries the same header, so it is decoded and checked once per key instead of
+#: on every token. The judgement is a function of the segment's bytes alone, so a hit
+#: answers exactly what a fresh check would, rejections included (each raise is a new
+#: ``TokenError`` with the same code and message). Bounded: cleared when full
+#: (attacker-chosen headers cost a parse each, as before). Headers are shared: read
+#: them, never mutate.
+_HEADERS: dict[bytes, _HeaderCheck] = {}
 _HEADER_CACHE_SIZE = 64
 
 
-def _header(segment: bytes) -> dict[str, Any]:
-    header = _HEADERS.get(segment)
-    if header is None:
+def _judge_header(segment: bytes) -> _HeaderCheck:
+    """The judgement of a header segment, uncached (see ``_HEADERS``)."""
+    try:
         header = _json_object(segment, "header")
+    except TokenError as exc:
+        parse_error = (exc.code, exc.message)
+        return None, None, parse_error, parse_error
+    kid = header.get("kid")
+    kid_error = None
+    if kid is not None and not isinstance(kid, str):
+        kid, kid_error = None, (CODE_MALFORMED, _KID_NOT_STRING)
+    error = None
+    try:
+        _check_header(header)
+    except TokenError as exc:
+        error = (exc.code, exc.message)
+    return header, kid, kid_error, error
+
+
+def _checked_header(segment: bytes) -> _HeaderCheck:
+    checked = _HEADERS.get(segment)
+    if checked is None:
+        checked = _judge_header(segment)
         if len(_HEADERS) >= _HEADER_CACHE_SIZE:
             _HEADERS.clear()
-        _HEADERS[segment] = header
-    return header
-
-
-def _split(token: object) -> tuple[bytes, bytes, bytes, bytes]:
-    """``(header, payload, signature, signing_input)`` of a compact JWS, as ASCII bytes.
-
-    Header and payload must be non-empty; the signature may be empty so that an
-    ``alg: none`` token is reported as ``alg_not_allowed`` rather than malformed.
-    """
-    if type(token) is str:
-        if len(token) > MAX_TOKEN_LENGTH:
-            raise _fail(CODE_MALFORMED, "Token is too long.")
-        try:
-            raw = token.encode("ascii")
-        except UnicodeEncodeError:
-            raise _fail(CODE_MALFORMED, "Token is not ASCII.") from None
-    elif isinstance(token, (bytes, bytearray)):
-        if len(token) > MAX_TOKEN_LENGTH:
-            raise _fail(CODE_MALFORMED, "Token is too long.")
-        raw = bytes(token)
-    else:
-        raise _fail(CODE_MALFORMED, "Token is not a string.")
-    # Deleting every base64url byte must leave exactly the two separators.
-    if raw.translate(None, _ALPHABET) != b"..":
-        raise _fail(CODE_MALFORMED, "Token is not a compact JWS (three base64url segments).")
-    header, payload, signature = raw.split(b".")
-    if not header or not payload:
-        raise _fail(CODE_MALFORMED, "Token has an empty header or payload.")
-    return header, payload, signature, raw[: len(header) + 1 + len(payload)]
+        _HEADERS[segment] = checked
+    return checked
 
 
 def _check_header(header: Mapping[str, Any]) -> None:
@@ -190,7 +209,7 @@ def _check_header(header: Mapping[str, Any]) -> None:
         raise _fail(CODE_MALFORMED, "Token type is not JWT.")
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
-        raise _fail(CODE_MALFORMED, "Token key id is not a string.")
+        raise _fail(CODE_MALFORMED, _KID_NOT_STRING)
 
 
 def decode_unverified_header(token: str | bytes) -> dict[str, Any]:
@@ -199,7 +218,11 @@ def decode_unverified_header(token: str | bytes) -> dict[str, Any]:
     Checks the compact shape and that the header is a JSON object; nothing in it
     may be trusted until :func:`verify_access_token` succeeds.
     """
-    return dict(_header(_split(token)[0]))
+    header, _, _, parse_error = _checked_header(split_token(token)[0])
+    if header is None:
+        assert parse_error is not None
+        raise _fail(*parse_error)
+    return dict(header)
 
 
 def unverified_claims(token: str) -> dict[str, Any]:
@@ -219,10 +242,38 @@ TokenParts = tuple[bytes, bytes, bytes, bytes]
 def split_token(token: str | bytes) -> TokenParts:
     """Check a token's compact shape once and split it (malformed → ``TokenError``).
 
+    The parts are ``(header, payload, signature, signing_input)`` as ASCII bytes.
+    Header and payload must be non-empty; the signature may be empty so that an
+    ``alg: none`` token is reported as ``alg_not_allowed`` rather than malformed.
+
     Hand the result to :func:`token_kid` and :func:`verify_access_token` (``parts=``)
     for *that same token*, so that it is encoded, checked and split once, not twice.
     """
-    return _split(token)
+    if type(token) is str:
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise _fail(CODE_MALFORMED, "Token is too long.")
+        try:
+            raw = token.encode("ascii")
+        except UnicodeEncodeError:
+            raise _fail(CODE_MALFORMED, "Token is not ASCII.") from None
+    elif isinstance(token, (bytes, bytearray)):
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise _fail(CODE_MALFORMED, "Token is too long.")
+        raw = bytes(token)
+    else:
+        raise _fail(CODE_MALFORMED, "Token is not a string.")
+    signing_input, _, signature = raw.rpartition(b".")
+    header, dot, payload = signing_input.partition(b".")
+    # Only base64url bytes and exactly two dots: ``dot`` says there are two at least;
+    # with ``-``/``_`` and the first two dots made letters, any other byte (a third
+    # dot included) leaves the token not alphanumeric (bytes.isalnum is ASCII-only
+    # and False when empty). Same verdict as deleting the alphabet and expecting
+    # b"..", in a few C passes instead of a byte-by-byte translation.
+    if not dot or not raw.replace(b"-", b"A").replace(b"_", b"A").replace(b".", b"A", 2).isalnum():
+        raise _fail(CODE_MALFORMED, _NOT_COMPACT)
+    if not header or not payload:
+        raise _fail(CODE_MALFORMED, "Token has an empty header or payload.")
+    return header, payload, signature, signing_input
 
 
 def token_kid(token: str | bytes, *, parts: TokenParts | None = None) -> str | None:
@@ -230,10 +281,11 @@ def token_kid(token: str | bytes, *, parts: TokenParts | None = None) -> str | N
 
     ``parts``: :func:`split_token` of this very token, when already done.
     """
-    kid = _header((parts if parts is not None else _split(token))[0]).get("kid")
-    if kid is not None and not isinstance(kid, str):
-        raise _fail(CODE_MALFORMED, "Token key id is not a string.")
-    return kid
+    segment = (parts if parts is not None else split_token(token))[0]
+    checked = _HEADERS.get(segment) or _checked_header(segment)
+    if checked[2] is not None:
+        raise _fail(*checked[2])
+    return checked[1]
 
 
 def key_for_token(cache: JWKSCache, kid: str | None, now: float) -> RSAPublicKey:
@@ -252,9 +304,11 @@ def key_for_token(cache: JWKSCache, kid: str | None, now: float) -> RSAPublicKey
     raise _fail(CODE_UNKNOWN_KID, "Token was signed with a key that is not in the JWKS.")
 
 
-def _number(claims: Mapping[str, Any], name: str) -> float | None:
-    """A NumericDate claim (RFC 7519 §2): int or finite float, never bool or string."""
-    value = claims.get(name)
+def _number(value: Any, name: str) -> float | None:
+    """A NumericDate claim (RFC 7519 §2): int or finite float, never bool or string.
+
+    (The common int case is also inlined in :func:`verify_access_token`.)
+    """
     if value is None:
         return None
     kind = type(value)
@@ -286,9 +340,11 @@ def verify_access_token(
     ``parts``: :func:`split_token` of this very token, when already done.
     """
     header_b64, payload_b64, signature_b64, signing_input = (
-        parts if parts is not None else _split(token)
+        parts if parts is not None else split_token(token)
     )
-    _check_header(_header(header_b64))
+    error = (_HEADERS.get(header_b64) or _checked_header(header_b64))[3]
+    if error is not None:
+        raise _fail(*error)
     if not signature_b64:
         raise _fail(CODE_BAD_SIGNATURE, "Token has no signature.")
     signature = _b64decode(signature_b64)
@@ -297,30 +353,37 @@ def verify_access_token(
     except InvalidSignature:
         raise _fail(CODE_BAD_SIGNATURE, "Token signature does not verify.") from None
     claims = _json_object(payload_b64, "payload")
+    get = claims.get
 
-    exp = _number(claims, "exp")
+    # NumericDates: an int (the usual) is converted inline, anything else by _number.
+    exp: Any = get("exp")
+    exp = float(exp) if type(exp) is int else _number(exp, "exp")
     if exp is None:
         raise _fail(CODE_MALFORMED, "Token has no exp claim.")
     # Comparisons are written so that a NaN ``now`` or ``leeway`` fails closed.
     if not exp > now - leeway:
         raise _fail(CODE_TOKEN_EXPIRED, "Token has expired.")
-    nbf = _number(claims, "nbf")
-    if nbf is not None and not nbf <= now + leeway:
-        raise _fail(CODE_NOT_YET_VALID, "Token is not valid yet (nbf).")
-    iat = _number(claims, "iat")
-    if iat is not None and not iat <= now + leeway:
-        raise _fail(CODE_NOT_YET_VALID, "Token is not valid yet (iat).")
+    nbf: Any = get("nbf")
+    if nbf is not None:
+        nbf = float(nbf) if type(nbf) is int else _number(nbf, "nbf")
+        if not nbf <= now + leeway:
+            raise _fail(CODE_NOT_YET_VALID, "Token is not valid yet (nbf).")
+    iat: Any = get("iat")
+    if iat is not None:
+        iat = float(iat) if type(iat) is int else _number(iat, "iat")
+        if not iat <= now + leeway:
+            raise _fail(CODE_NOT_YET_VALID, "Token is not valid yet (iat).")
 
     if issuer is not None:
-        iss = claims.get("iss")
+        iss = get("iss")
         if not isinstance(iss, str) or (
             iss != issuer if isinstance(issuer, str) else iss not in issuer
         ):
             raise _fail(CODE_WRONG_ISSUER, "Token issuer is not the configured one.")
     if audience is not None:
-        _check_audience(claims.get("aud"), audience)
+        _check_audience(get("aud"), audience)
 
-    sub = claims.get("sub")
+    sub = get("sub")
     if not isinstance(sub, str) or not sub:
         raise _fail(CODE_MALFORMED, "Token has no subject.")
     return claims
@@ -359,14 +422,19 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+#: ``isinstance(item, str)`` as a C callable (``isinstance`` itself resolves to this
+#: very check for ``str``, whose metaclass is ``type``), so ``filter`` runs in C.
+_IS_STR: Callable[[Any], bool] = partial(type.__instancecheck__, str)
+
+
 def _strs(value: Any) -> tuple[str, ...]:
     if not isinstance(value, (list, tuple)):
         return ()
-    return tuple(item for item in value if isinstance(item, str))
+    return tuple(filter(_IS_STR, value))
 
 
 def _impersonator(act: Any) -> Impersonator | None:
-    if not isinstance(act, Mapping):
+    if act is None or not isinstance(act, Mapping):
         return None
     email = act.get("sub")
     if not isinstance(email, str) or not email:
@@ -415,23 +483,31 @@ def auth_from_claims(
     """``Auth(user=, access_token=, claims=, source=, **claims_to_auth_fields(claims))``,
     built in one positional call (no keyword dict): the first-request hot path.
 
-    The same readers as ``_FIELD_READERS``, in ``Auth``'s field order (a test checks
+    The readers of ``_FIELD_READERS`` inlined, in ``Auth``'s field order (a test checks
     both ways agree). ``impersonator`` (the sealed session's), when given, wins over
     the token's ``act`` claim.
     """
     get = claims.get
+    roles = get("roles")
+    permissions = get("permissions")
+    entitlements = get("entitlements")
+    flags = get("feature_flags")
+    sid = get("sid")
+    org = get("org_id")
+    role = get("role")
+    exp = get("exp")
     return Auth(
         user,
-        _str(get("sid")),
-        _str(get("org_id")),
-        _str(get("role")),
-        _strs(get("roles")),
-        _strs(get("permissions")),
-        _strs(get("entitlements")),
-        _strs(get("feature_flags")),
+        sid if isinstance(sid, str) else None,
+        org if isinstance(org, str) else None,
+        role if isinstance(role, str) else None,
+        tuple(filter(_IS_STR, roles)) if isinstance(roles, (list, tuple)) else (),
+        tuple(filter(_IS_STR, permissions)) if isinstance(permissions, (list, tuple)) else (),
+        tuple(filter(_IS_STR, entitlements)) if isinstance(entitlements, (list, tuple)) else (),
+        tuple(filter(_IS_STR, flags)) if isinstance(flags, (list, tuple)) else (),
         impersonator if impersonator is not None else _impersonator(get("act")),
         access_token,
         claims,
-        _expires_at(get("exp")),
+        exp if type(exp) is int else _expires_at(exp),
         source,
     )
