@@ -8,7 +8,8 @@ never has to test for ``None`` before asking ``auth.is_authenticated``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
@@ -60,7 +61,51 @@ class User:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> User:
-        """Read a user object in either snake_case (API) or camelCase (JS cookie) form."""
+        """Read a user object in either snake_case (API) or camelCase (JS cookie) form.
+
+        Each field is read from its snake_case key when present, else from its
+        camelCase key, else takes its default; ``id`` must be a non-empty string.
+        """
+        if type(data) is dict:
+            # Every sealed session: a plain dict in one spelling. When no key of the
+            # other spelling is present, reading each field from this one's key is
+            # exactly the rule above, in one C call; anything else takes the loop.
+            keys = data.keys()
+            if keys.isdisjoint(_SNAKE_ONLY):
+                read, spelling = _READ_CAMEL, _CAMEL_KEYS
+            elif keys.isdisjoint(_CAMEL_ONLY):
+                read, spelling = _READ_SNAKE, _INIT_ORDER
+            else:
+                return cls._from_mapping(data)
+            try:
+                values = read(data)
+            except KeyError:  # some field absent: None reads as its default below
+                values = tuple(map(data.get, spelling))
+            (uid, email, verified, first, last, name, picture, external, locale, created,
+             updated, last_sign_in, meta) = values  # fmt: skip
+            if not isinstance(uid, str) or not uid:
+                raise ValueError("user object has no id")
+            metadata = _metadata(meta)
+            return cls(
+                uid,
+                email,
+                bool(verified),
+                first,
+                last,
+                name,
+                picture,
+                external,
+                locale,
+                created,
+                updated,
+                last_sign_in,
+                metadata,
+            )
+        return cls._from_mapping(data)
+
+    @classmethod
+    def _from_mapping(cls, data: Mapping[str, Any]) -> User:
+        """``from_dict`` for any mapping, field by field (the rule itself)."""
         values: dict[str, Any] = {}
         for snake, camel in USER_FIELDS:
             if snake == "object":
@@ -72,8 +117,7 @@ class User:
         uid = values.get("id")
         if not isinstance(uid, str) or not uid:
             raise ValueError("user object has no id")
-        meta = values.get("metadata")
-        values["metadata"] = MappingProxyType(dict(meta)) if isinstance(meta, Mapping) else _EMPTY
+        values["metadata"] = _metadata(values.get("metadata"))
         values["email_verified"] = bool(values.get("email_verified", False))
         return cls(**values)
 
@@ -86,6 +130,26 @@ class User:
                 value = dict(self.metadata)
             out[camel_key if camel else snake] = value
         return out
+
+
+def _metadata(value: Any) -> Mapping[str, str]:
+    """A user's ``metadata``: a read-only copy of a mapping, else empty."""
+    if type(value) is dict:
+        return MappingProxyType(value.copy()) if value else _EMPTY
+    if not isinstance(value, Mapping):
+        return _EMPTY
+    copy = dict(value)
+    return MappingProxyType(copy) if copy else _EMPTY
+
+
+#: ``User``'s fields in constructor order, and where the two spellings keep them.
+_INIT_ORDER: tuple[str, ...] = tuple(f.name for f in fields(User))
+_CAMEL_KEYS: tuple[str, ...] = tuple(dict(USER_FIELDS)[name] for name in _INIT_ORDER)
+_READ_SNAKE = itemgetter(*_INIT_ORDER)
+_READ_CAMEL = itemgetter(*_CAMEL_KEYS)
+#: Keys that exist in one spelling only (``id``, ``email``... are spelled alike).
+_SNAKE_ONLY = frozenset(snake for snake, camel in USER_FIELDS if snake != camel)
+_CAMEL_ONLY = frozenset(camel for snake, camel in USER_FIELDS if snake != camel)
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,25 +121,26 @@ def encode_session(data: SessionData, *, camel: bool) -> dict[str, Any]:
 
 def decode_session(payload: Mapping[str, Any]) -> SessionData:
     """Read either shape; anything incomplete is a ``SealError`` (treated as no session)."""
-    access = payload.get("accessToken", payload.get("access_token"))
-    refresh = payload.get("refreshToken", payload.get("refresh_token"))
-    user = payload.get("user")
+    get = payload.get
+    access = get("accessToken", get("access_token"))
+    refresh = get("refreshToken", get("refresh_token"))
+    user = get("user")
     if not isinstance(access, str) or not access:
         raise SealError("session has no access token", code="invalid_session")
     if not isinstance(refresh, str) or not refresh:
         raise SealError("session has no refresh token", code="invalid_session")
-    if not isinstance(user, Mapping):
+    if type(user) is not dict and not isinstance(user, Mapping):  # (a dict: no ABC check)
         raise SealError("session has no user", code="invalid_session")
     try:
         parsed_user = User.from_dict(user)
     except (ValueError, TypeError) as exc:
         raise SealError("session user is malformed", code="invalid_session") from exc
-    imp = payload.get("impersonator")
+    imp = get("impersonator")
     impersonator = None
-    if isinstance(imp, Mapping) and isinstance(imp.get("email"), str):
+    if imp is not None and isinstance(imp, Mapping) and isinstance(imp.get("email"), str):
         impersonator = Impersonator(email=imp["email"], reason=_opt_str(imp.get("reason")))
-    org = payload.get("organizationId", payload.get("organization_id"))
-    method = payload.get("authenticationMethod", payload.get("authentication_method"))
+    org = get("organizationId", get("organization_id"))
+    method = get("authenticationMethod", get("authentication_method"))
     return SessionData(  # positional, in the field order (a first request's hot path)
         access,
         refresh,
