@@ -276,10 +276,15 @@ def test_decrypt_is_correct_when_threads_contend_for_one_key_set() -> None:
     key = _pbkdf2(SECRET, "e" * 64)
     failures: list[Any] = []
 
+    cases = []
+    for n in range(300):
+        iv, ciphertext = os.urandom(16), os.urandom(16 * (1 + n * 37 % 2048))
+        want = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor().update(ciphertext)
+        cases.append((iv, ciphertext, want))
+
     def work(seed: int) -> None:
-        for n in range(200):
-            iv, ciphertext = os.urandom(16), os.urandom(16 * (1 + (seed * 31 + n) % 2048))
-            want = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor().update(ciphertext)
+        for n in range(len(cases)):
+            iv, ciphertext, want = cases[(seed * 53 + n) % len(cases)]
             try:
                 if keys.decrypt(iv, ciphertext) != want:
                     failures.append((seed, n))
