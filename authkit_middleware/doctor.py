@@ -11,16 +11,23 @@ with one line saying what was found and one saying how to fix it:
   placeholder words), for every rotation password, **never printing it**;
 - the redirect URI's shape (https off localhost, a callback path, no query string);
 - cookie settings worth a second look (SameSite=None, an explicit Domain);
+- ``WORKOS_REDIS_URL``, when set (cross-worker refresh coordination): a
+  ``redis://``/``rediss://``/``unix://`` URL, the ``redis`` package installed, and a
+  warning for plain ``redis://`` to a host that is not loopback;
 - WorkOS itself: the base URL answers, the JWKS of the client id is found and holds
   a usable RS256 key (a 404 means the client id is unknown), and the API key is
-  accepted by an endpoint that requires it.
+  accepted by an endpoint that requires it;
+- the Redis of ``WORKOS_REDIS_URL`` answers ``PING`` (with its credentials).
 
 Why a separate module: the CLI prints, tests assert on findings, and neither needs
-a subprocess. Secrets are shown masked to their last 4 characters at most.
+a subprocess. Secrets are shown masked to their last 4 characters at most; the
+credentials of a Redis URL not at all (``redis://***@host:6379/0``).
 """
 
 from __future__ import annotations
 
+import importlib
+import ipaddress
 import itertools
 import json
 import math
@@ -31,7 +38,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 __all__ = [
     "Finding",
@@ -313,6 +320,217 @@ def _cookie_findings(config: Any) -> list[Finding]:
     return findings
 
 
+# ---------------------------------------------------------------------- redis
+
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+_REDIS_FORMS = (
+    "write it as redis://[[user]:password@]host[:port][/db], rediss://... (TLS) or "
+    "unix:///path/to/redis.sock"
+)
+_REDIS_DEFAULT_PORT = 6379
+
+
+@dataclass(frozen=True, slots=True)
+class _RedisTarget:
+    """A ``WORKOS_REDIS_URL`` that passed the offline checks."""
+
+    #: The URL as given: it may hold credentials, so it is never printed.
+    url: str
+    #: The URL without credentials or query string (``redis://***@cache:6379/0``).
+    shown: str
+    #: ``host:port`` or the socket path.
+    address: str
+    has_password: bool
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _redis_url_findings(env: Mapping[str, str]) -> tuple[list[Finding], _RedisTarget | None]:
+    """Offline checks of ``WORKOS_REDIS_URL``; nothing when it is unset (in-process
+    coordination). The target is None when there is nothing to connect to."""
+    from authkit_middleware.coordination import REDIS_URL_ENV
+
+    raw = (env.get(REDIS_URL_ENV) or "").strip()  # stripped, as resolve_coordinator does
+    if not raw:
+        return [], None
+    findings: list[Finding] = []
+    if not raw.startswith(_REDIS_SCHEMES):
+        scheme, sep, _ = raw.partition("://")
+        # Name the scheme only when it is one (never a piece of "user:password@host").
+        if sep and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]{0,15}", scheme):
+            found = f"has the scheme {scheme!r}"
+        else:
+            found = "has no valid scheme"
+        findings.append(
+            Finding(
+                "error",
+                "redis_url",
+                f"{REDIS_URL_ENV} {found}; the Redis client takes only redis://, rediss:// "
+                "(TLS) or unix:// (lower case)",
+                _REDIS_FORMS,
+            )
+        )
+    try:
+        redis_connection = importlib.import_module("redis.connection")
+    except ImportError:
+        redis_connection = None
+        findings.append(
+            Finding(
+                "error",
+                "redis_url",
+                f"{REDIS_URL_ENV} is set but the 'redis' package is not installed (the "
+                "middleware fails at start-up)",
+                "pip install 'authkit-middleware[redis]'",
+            )
+        )
+    if findings:
+        return findings, None
+
+    parts = urlsplit(raw)
+    try:
+        port = parts.port or _REDIS_DEFAULT_PORT
+    except ValueError:
+        return [
+            Finding(
+                "error",
+                "redis_url",
+                f"{REDIS_URL_ENV} has an invalid port (a number from 1 to 65535)",
+                _REDIS_FORMS,
+            )
+        ], None
+    if redis_connection is not None:
+        try:
+            redis_connection.parse_url(raw)
+        except ValueError:
+            # Its text may one day quote the value: only the type is shown.
+            return [
+                Finding(
+                    "error",
+                    "redis_url",
+                    f"{REDIS_URL_ENV} has a query-string option the redis client rejects "
+                    "(ValueError)",
+                    "check the ?name=value options (e.g. socket_timeout=0.5) or drop them",
+                )
+            ], None
+    credentials = "***@" if "@" in parts.netloc else ""
+    has_password = bool(parts.password) or "password" in parse_qs(parts.query)
+    if parts.scheme == "unix":
+        if not parts.path:
+            return [
+                Finding(
+                    "error",
+                    "redis_url",
+                    f"{REDIS_URL_ENV} is a unix:// URL without a socket path",
+                    "write it as unix:///path/to/redis.sock (three slashes: the path is absolute)",
+                )
+            ], None
+        target = _RedisTarget(raw, f"unix://{credentials}{parts.path}", parts.path, has_password)
+        return [
+            Finding(
+                "ok",
+                "redis_url",
+                f"refresh coordination across workers through Redis at {target.shown}",
+            )
+        ], target
+
+    host = parts.hostname or "localhost"  # what redis-py connects to without one
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    target = _RedisTarget(
+        raw, f"{parts.scheme}://{credentials}{address}{parts.path}", address, has_password
+    )
+    if parts.scheme == "redis" and not _is_loopback(host):
+        exposed = "the Redis password, " if has_password else ""
+        findings.append(
+            Finding(
+                "warning",
+                "redis_url",
+                f"{REDIS_URL_ENV} is plain redis:// to a host that is not loopback "
+                f"({address}): {exposed}key names, lock tokens and refresh timing cross the "
+                "network unencrypted (the stored values are sealed: no token is exposed)",
+                "prefer rediss:// (TLS) for a Redis off this host; keep plain redis:// for "
+                "loopback or a private network you trust",
+            )
+        )
+    tls = " (TLS)" if parts.scheme == "rediss" else ""
+    findings.append(
+        Finding(
+            "ok",
+            "redis_url",
+            f"refresh coordination across workers through Redis at {target.shown}{tls}",
+        )
+    )
+    return findings, target
+
+
+def _redis_ping_finding(target: _RedisTarget, timeout: float) -> Finding:
+    """``PING`` with the sync client, ``timeout`` to connect and to answer, no retry.
+
+    Only exception *types* are shown: redis-py's messages may quote the address or
+    the server's answer, and never need to reach a log.
+    """
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    where = target.address
+    client: Any = None
+    try:
+        client = redis.Redis.from_url(
+            target.url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
+        )
+        client.ping()
+    except redis.exceptions.AuthenticationError as exc:
+        if target.has_password:
+            return Finding(
+                "error",
+                "redis",
+                f"Redis at {where} refused the credentials of WORKOS_REDIS_URL "
+                f"({type(exc).__name__})",
+                "check the user name and password in WORKOS_REDIS_URL "
+                "(redis://user:password@host:port/db; none for a Redis without one)",
+            )
+        return Finding(
+            "error",
+            "redis",
+            f"Redis at {where} requires a password ({type(exc).__name__})",
+            "add it to WORKOS_REDIS_URL: redis://:password@host:port/db "
+            "(redis://user:password@... for an ACL user)",
+        )
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
+        cause = exc.__cause__ or exc.__context__
+        reason = cause if isinstance(cause, OSError) else exc
+        return Finding(
+            "error",
+            "redis",
+            f"Redis not reachable at {where} ({type(reason).__name__})",
+            "start Redis or fix the host and port in WORKOS_REDIS_URL; check firewalls, "
+            "and that rediss:// points at a TLS port (until then each worker refreshes "
+            "on its own)",
+        )
+    except (redis.exceptions.RedisError, ValueError) as exc:
+        return Finding(
+            "error",
+            "redis",
+            f"Redis at {where} answered PING with an error ({type(exc).__name__})",
+            "check that WORKOS_REDIS_URL points at a Redis server, that the database "
+            "number exists and that the user may run PING, GET, SET and EVALSHA",
+        )
+    finally:
+        if client is not None:
+            client.close()
+    return Finding("ok", "redis", f"Redis reachable at {where} (PING answered)")
+
+
 # ---------------------------------------------------------------------- network
 
 
@@ -483,12 +701,13 @@ def run_checks(
 ) -> list[Finding]:
     """Every check, in order; ``environ`` defaults to ``os.environ``.
 
-    ``network=False`` skips the WorkOS calls. Each network call gets ``timeout``
-    seconds and no retry; an unreachable base URL skips the calls after it.
+    ``network=False`` skips the WorkOS calls and the Redis ``PING``. Each network
+    call gets ``timeout`` seconds and no retry; an unreachable base URL skips the
+    WorkOS calls after it (not the Redis one).
     """
     import os
 
-    from authkit_middleware.core.config import DEFAULT_BASE_URL, AuthKitConfig
+    from authkit_middleware.core.config import AuthKitConfig
     from authkit_middleware.core.errors import ConfigError
 
     env: Mapping[str, str] = os.environ if environ is None else environ
@@ -511,9 +730,22 @@ def run_checks(
     findings.extend(_redirect_findings(env))
     if config is not None:
         findings.extend(_cookie_findings(config))
+    redis_findings, redis_target = _redis_url_findings(env)
+    findings.extend(redis_findings)
 
     if not network:
         return findings
+    findings.extend(_workos_findings(env, timeout))
+    if redis_target is not None:
+        findings.append(_redis_ping_finding(redis_target, timeout))
+    return findings
+
+
+def _workos_findings(env: Mapping[str, str], timeout: float) -> list[Finding]:
+    """The WorkOS calls: base URL, then (when it answers) JWKS and API key."""
+    from authkit_middleware.core.config import DEFAULT_BASE_URL
+
+    findings: list[Finding] = []
     base_url = (env.get("WORKOS_BASE_URL") or "").strip() or DEFAULT_BASE_URL
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
