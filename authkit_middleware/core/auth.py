@@ -7,11 +7,11 @@ never has to test for ``None`` before asking ``auth.is_authenticated``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from operator import itemgetter
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -86,7 +86,7 @@ class User:
             if not isinstance(uid, str) or not uid:
                 raise ValueError("user object has no id")
             metadata = _metadata(meta)
-            return cls(
+            return (_build_user if cls is User else cls)(
                 uid,
                 email,
                 bool(verified),
@@ -254,6 +254,107 @@ class Auth:
             "expires_at": self.expires_at,
             "claims": claims,
         }
+
+
+# -- building on the first-request path ---------------------------------------------
+#
+# A frozen dataclass's ``__init__`` stores each field through ``object.__setattr__``
+# (~70 ns a field, past the frozen ``__setattr__``). A session's first request builds
+# a ``User`` and an ``Auth``, 13 fields each, so the two builders below store into a
+# plain class with the very same slots (direct stores) and then make the instance a
+# ``User``/``Auth`` by assigning ``__class__``, which Python allows between classes
+# of identical layout (CPython checks it and raises TypeError otherwise). The result
+# is an ordinary instance, equal, hashed, frozen and pickled like one the dataclass
+# built. Positional, every field given, nothing checked: callers validate first.
+
+
+class _UserLayout:
+    __slots__ = User.__slots__
+
+    def __init__(
+        self,
+        id: str,
+        email: str | None,
+        email_verified: bool,
+        first_name: str | None,
+        last_name: str | None,
+        name: str | None,
+        profile_picture_url: str | None,
+        external_id: str | None,
+        locale: str | None,
+        created_at: str | None,
+        updated_at: str | None,
+        last_sign_in_at: str | None,
+        metadata: Mapping[str, str],
+    ) -> None:
+        self.id = id
+        self.email = email
+        self.email_verified = email_verified
+        self.first_name = first_name
+        self.last_name = last_name
+        self.name = name
+        self.profile_picture_url = profile_picture_url
+        self.external_id = external_id
+        self.locale = locale
+        self.created_at = created_at
+        self.updated_at = updated_at
+        self.last_sign_in_at = last_sign_in_at
+        self.metadata = metadata
+        self.__class__ = User  # type: ignore[assignment]
+
+
+class _AuthLayout:
+    __slots__ = Auth.__slots__
+
+    def __init__(
+        self,
+        user: User | None,
+        session_id: str | None,
+        organization_id: str | None,
+        role: str | None,
+        roles: tuple[str, ...],
+        permissions: tuple[str, ...],
+        entitlements: tuple[str, ...],
+        feature_flags: tuple[str, ...],
+        impersonator: Impersonator | None,
+        access_token: str | None,
+        claims: Mapping[str, Any],
+        expires_at: int | None,
+        source: str | None,
+    ) -> None:
+        self.user = user
+        self.session_id = session_id
+        self.organization_id = organization_id
+        self.role = role
+        self.roles = roles
+        self.permissions = permissions
+        self.entitlements = entitlements
+        self.feature_flags = feature_flags
+        self.impersonator = impersonator
+        self.access_token = access_token
+        self.claims = claims
+        self.expires_at = expires_at
+        self.source = source
+        self._scopes = None
+        self.__class__ = Auth  # type: ignore[assignment]
+
+
+def _check_layout(layout: Any, cls: Any, extra: tuple[str, ...] = ()) -> None:
+    """A builder must store every field of its class, in the constructor's order."""
+    code = layout.__init__.__code__
+    params = code.co_varnames[1 : code.co_argcount]
+    names = tuple(f.name for f in fields(cls) if f.init)
+    if params != names or cls.__slots__ != (*names, *extra):
+        raise RuntimeError(f"{layout.__name__} does not match {cls.__name__}")  # pragma: no cover
+
+
+_check_layout(_UserLayout, User)
+_check_layout(_AuthLayout, Auth, ("_scopes",))
+
+#: ``User(*fields)`` / ``Auth(*fields)`` (every field, in order), without the
+#: frozen dataclass's per-field ``object.__setattr__``.
+_build_user = cast("Callable[..., User]", _UserLayout)
+_build_auth = cast("Callable[..., Auth]", _AuthLayout)
 
 
 _PRIVATE_CLAIMS = frozenset({"jti"})

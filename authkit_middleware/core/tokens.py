@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.hashes import SHA256
 
-from .auth import Auth, Impersonator, User
+from .auth import Auth, Impersonator, User, _build_auth
 from .errors import KeySetUnavailableError, TokenError
 from .jwks import JWKSCache
 
@@ -496,7 +496,7 @@ def auth_from_claims(
     org = get("org_id")
     role = get("role")
     exp = get("exp")
-    return Auth(
+    return _build_auth(  # Auth(...) without the frozen dataclass's per-field setattr
         user,
         sid if isinstance(sid, str) else None,
         org if isinstance(org, str) else None,

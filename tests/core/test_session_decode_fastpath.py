@@ -8,6 +8,9 @@ mixing camelCase and snake_case keys with junk values.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import pickle
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -16,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from authkit_middleware.core.auth import USER_FIELDS, Impersonator, User
+from authkit_middleware.core.auth import USER_FIELDS, Impersonator, User, _build_user
 from authkit_middleware.core.errors import SealError
 from authkit_middleware.core.session import SessionData, decode_session
 
@@ -259,3 +262,49 @@ def test_decode_session_answers_as_the_rule(payload: dict[str, Any]) -> None:
         same_user(got[1].user, expected[1].user)
     else:
         assert got == expected
+
+
+# -- User built without the dataclass constructor ------------------------------------------
+
+
+def same_answer(fn: Callable[[Any], Any], built: Any, made: Any) -> bool:
+    """``fn`` answers alike for both: equal values, or the same error class."""
+    try:
+        expected: Any = fn(made)
+    except Exception as exc:
+        with pytest.raises(type(exc)):
+            fn(built)
+        return True
+    return bool(fn(built) == expected)
+
+
+def test_built_user_is_an_ordinary_user() -> None:
+    values = [getattr(FULL, f.name) for f in dataclasses.fields(User)]
+    built = _build_user(*values)
+    assert type(built) is User
+    assert built == FULL and repr(built) == repr(FULL) and same_answer(hash, built, FULL)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.email = "b@example.com"  # type: ignore[misc]
+    for clone in (copy.copy, copy.deepcopy, lambda u: pickle.loads(pickle.dumps(u))):
+        assert same_answer(clone, built, FULL)
+    assert dataclasses.replace(built, name="Ada") == dataclasses.replace(FULL, name="Ada")
+    assert built.display_name == FULL.display_name
+    assert User.from_dict(FULL.to_dict()) is not User.from_dict(FULL.to_dict())
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SubUser(User):
+    pass
+
+
+def test_from_dict_on_a_subclass_builds_the_subclass() -> None:
+    for data in (
+        FULL.to_dict(),
+        FULL.to_dict(camel=True),
+        {"id": "u", "firstName": "a", "first_name": "b"},
+    ):
+        user = SubUser.from_dict(data)
+        assert type(user) is SubUser
+        expected = ref_user_from_dict(data)
+        for f in dataclasses.fields(User):
+            assert getattr(user, f.name) == getattr(expected, f.name)

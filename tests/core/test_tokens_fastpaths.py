@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
+import dataclasses
 import json
 import math
+import pickle
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from types import MappingProxyType
@@ -26,7 +29,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from authkit_middleware.core import tokens
-from authkit_middleware.core.auth import Auth, Impersonator, User
+from authkit_middleware.core.auth import Auth, Impersonator, User, _build_auth
 from authkit_middleware.core.errors import TokenError
 from authkit_middleware.core.tokens import (
     MAX_TOKEN_LENGTH,
@@ -563,3 +566,57 @@ def test_impersonator_reads_any_mapping() -> None:
     assert tokens._impersonator(MappingProxyType(act)) == expected
     for junk in (None, "admin@example.com", ["admin@example.com"], {"sub": ""}, {"sub": 1}):
         assert tokens._impersonator(junk) is None
+
+
+# -- Auth built without the dataclass constructor ------------------------------------------
+
+
+def auth_fields(claims: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        USER,
+        "session_01",
+        "org_01",
+        "admin",
+        ("admin",),
+        ("posts:read",),
+        ("pro",),
+        ("beta",),
+        Impersonator(email="support@example.com"),
+        "token",
+        claims,
+        1_900_000_000,
+        "cookie",
+    )
+
+
+def same_answer(fn: Callable[[Any], Any], built: Any, made: Any) -> bool:
+    """``fn`` answers alike for both: equal values, or the same error class."""
+    try:
+        expected: Any = fn(made)
+    except Exception as exc:
+        with pytest.raises(type(exc)):
+            fn(built)
+        return True
+    return bool(fn(built) == expected)
+
+
+def test_built_auth_is_an_ordinary_auth() -> None:
+    claims = {"sub": "user_01"}
+    built, made = _build_auth(*auth_fields(claims)), Auth(*auth_fields(claims))
+    assert type(built) is Auth
+    assert built == made and repr(built) == repr(made)
+    assert [getattr(built, f.name) for f in dataclasses.fields(Auth)] == [
+        getattr(made, f.name) for f in dataclasses.fields(Auth)
+    ]
+    assert built._scopes is None and built.scopes == made.scopes and built._scopes is not None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.role = "member"
+    with pytest.raises(AttributeError):
+        built.__dict__  # noqa: B018 - slots only, as the dataclass
+    for clone in (copy.copy, copy.deepcopy, lambda a: pickle.loads(pickle.dumps(a))):
+        assert same_answer(clone, built, made)
+    assert dataclasses.replace(built, role="member") == dataclasses.replace(made, role="member")
+    # Hashing reaches the claims mapping, as for Auth(...).
+    assert same_answer(hash, built, made)
+    proxied = auth_fields(MappingProxyType(claims))
+    assert same_answer(hash, _build_auth(*proxied), Auth(*proxied))
