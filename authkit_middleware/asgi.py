@@ -25,7 +25,7 @@ from workos import AsyncWorkOSClient
 
 from authkit_middleware.core.auth import Auth
 from authkit_middleware.core.config import AuthKitConfig
-from authkit_middleware.core.engine import Continue, Respond
+from authkit_middleware.core.engine import Continue, LaneMiss, Respond
 from authkit_middleware.core.http import NO_STORE, RequestInfo, Response, session_cache_headers
 from authkit_middleware.drivers._common import middleware_setup
 from authkit_middleware.drivers.aio import AsyncDriver
@@ -176,7 +176,7 @@ class AuthKitMiddleware:
         await self.driver.aclose()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        found: Auth | tuple[str, str | None] | None = None
+        found: Auth | LaneMiss | None = None
         if scope["type"] == "http" and not self.kit._debug:
             # The fast lane (``kit.lane``): a verified cookie seen before, or signed
             # out on an open path, answered from memory. Debug mode logs each hit,

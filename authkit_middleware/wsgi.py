@@ -23,7 +23,7 @@ from workos import WorkOSClient
 
 from authkit_middleware.core.auth import Auth
 from authkit_middleware.core.config import AuthKitConfig
-from authkit_middleware.core.engine import Respond
+from authkit_middleware.core.engine import LaneMiss, Respond
 from authkit_middleware.core.http import NO_STORE, RequestInfo, session_cache_headers
 from authkit_middleware.drivers._common import middleware_setup
 from authkit_middleware.drivers.sync import SyncDriver
@@ -131,7 +131,7 @@ class AuthKitWSGIMiddleware:
         self.driver.close()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        found: Auth | tuple[str, str | None] | None = None
+        found: Auth | LaneMiss | None = None
         if "HTTP_AUTHORIZATION" not in environ and not self.kit._debug:
             # The fast lane (``kit.lane`` straight from the environ): a verified
             # cookie seen before, or signed out on an open path, answered from memory.

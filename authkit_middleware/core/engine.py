@@ -143,6 +143,22 @@ class OpenedCookie:
 HeadStart = SessionOutcome | OpenedCookie
 
 
+class _Unreadable:
+    """The type of ``UNREADABLE``."""
+
+    __slots__ = ()
+
+
+#: A session cookie the fast lane tried to open and could not (D11: the full path
+#: answers it as anonymous plus a deletion, without trying again).
+UNREADABLE = _Unreadable()
+
+#: What ``AuthKit.lane`` found when it could not answer: the decoded Cookie header,
+#: the session cookie's value and, when it tried to open it, the ``OpenedCookie``
+#: or ``UNREADABLE``.
+LaneMiss = tuple[str, str | None, OpenedCookie | _Unreadable | None]
+
+
 class AuthKit:
     """The framework-neutral core of one configured middleware instance."""
 
@@ -244,7 +260,7 @@ class AuthKit:
         nothing more. Everything else (None) goes through ``decide`` as before.
         ``now`` defaults to ``self.clock()``, read only when a session is looked up.
         """
-        found = self.lane(path, root_path, cookie_header, now)
+        found = self.lane(path, root_path, cookie_header, now, verify=False)
         return None if found is None or type(found) is tuple else cast(Auth, found)
 
     def lane(
@@ -253,18 +269,22 @@ class AuthKit:
         root_path: str,
         cookie_header: str | bytes | None,
         now: float | None = None,
-    ) -> Auth | tuple[str, str | None] | None:
+        *,
+        verify: bool = True,
+    ) -> Auth | LaneMiss | None:
         """``fast_auth`` for the adapters, telling what it found when it misses.
 
-        An ``Auth``: the answer. A tuple ``(header, value)``: no answer from memory,
-        but the Cookie header was decoded and its session cookie cut out; the adapter
-        hands both to :meth:`seen_cookie` so that the full path does not do it again
-        (a first request: no second parse, and the value's hash is already computed).
-        None: no answer (an auth route, a chunked cookie, a bearer-prefixed value...).
+        An ``Auth``: the answer. A ``LaneMiss`` tuple ``(header, value, opened)``: no
+        answer here, but the Cookie header was decoded, its session cookie cut out
+        and maybe opened; the adapter hands it to :meth:`seen_cookie` so that the
+        full path does not do that again (no second parse or unseal, and the value's
+        hash is already computed). None: no answer (an auth route, a chunked cookie,
+        a bearer-prefixed value...).
 
         A header seen before with a verified session is one lookup in the session
         cache's header memo; otherwise the session cookie is looked up by value (and
-        the header remembered on a hit).
+        the header remembered on a hit). A value the cache does not hold is verified
+        here when that is plain (``_first_sight``; ``verify=False``: memory only).
         """
         if path in self.routes or (root_path and root_path + path == self.config.callback_path):
             return None
@@ -288,10 +308,18 @@ class AuthKit:
                     return None  # never a bearer entry for a cookie (full path: unseal fails)
                 else:
                     entry = sessions.entry(value, now)
-                    if entry is None:
-                        return (header, value)
-                    auth = entry[0]
-                    sessions.remember_header(cookie_header, value, entry)
+                    if entry is not None:
+                        auth = entry[0]
+                        sessions.remember_header(cookie_header, value, entry)
+                    else:
+                        # First sight: verified here when plain, else the full path
+                        # (from what was opened, handed over through the tuple).
+                        if not verify:
+                            return (header, value, None)
+                        first = self._first_sight(value, now)
+                        if type(first) is not Auth:
+                            return (header, value, cast("OpenedCookie | _Unreadable", first))
+                        auth = first
         else:
             auth = ANONYMOUS
         requirement = self.rules.requirement(path)
@@ -299,12 +327,15 @@ class AuthKit:
             return auth
         return None
 
-    def seen_cookie(self, request: RequestInfo, found: tuple[str, str | None]) -> None:
-        """Give ``request`` what :meth:`lane` found: its decoded Cookie header and
-        the session cookie's value (the memo ``_session_cookie`` reads)."""
-        header, value = found
+    def seen_cookie(self, request: RequestInfo, found: LaneMiss) -> None:
+        """Give ``request`` what :meth:`lane` found: its decoded Cookie header, the
+        session cookie's value (the memo ``_session_cookie`` reads) and the cookie
+        opened, if it was (``_try_authenticate`` goes on from it)."""
+        header, value, opened = found
         request.cookie = header
         request.session_cookie_memo = (header, self._cookie_name, value)
+        if opened is not None:
+            request.opened_cookie = (value, opened)
 
     def fast(self, request: RequestInfo, now: float) -> Continue | None:
         """Answer from memory when possible, else None (run ``handle``).
@@ -483,6 +514,13 @@ class AuthKit:
         cached = self._cached_cookie(value, now)
         if cached is not None:
             return SessionOutcome(cached)
+        seen = request.opened_cookie
+        if seen is not None and seen[0] is value:
+            # The fast lane opened this very value and could not finish: go on from
+            # there (no second unseal), or answer the cookie it could not open.
+            if seen[1] is UNREADABLE:
+                return self._unreadable_cookie(request)
+            return cast(OpenedCookie, seen[1])
         try:
             unsealed, session = self._open_session(value, now)
         except SealError:
@@ -587,14 +625,19 @@ class AuthKit:
     ) -> SessionOutcome | None:
         """A verified token of another user raises ``TokenError``; a session signed
         out through this process is the outcome (anonymous plus deletions)."""
-        if claims.get("sub") != session.user.id:
-            raise TokenError("Token subject is not the session user.", code="user_mismatch")
-        ended = claims.get("sid")
-        if isinstance(ended, str) and self._ended_sessions.get(ended, now):
+        if self._session_ended(session, claims, now):
             return SessionOutcome(
                 ANONYMOUS, self._clear_session_cookies(request), reason="session_ended"
             )
         return None
+
+    def _session_ended(self, session: SessionData, claims: Mapping[str, Any], now: float) -> bool:
+        """Whether the session was signed out through this process; ``TokenError``
+        when the verified token belongs to another user than the sealed session."""
+        if claims.get("sub") != session.user.id:
+            raise TokenError("Token subject is not the session user.", code="user_mismatch")
+        ended = claims.get("sid")
+        return isinstance(ended, str) and bool(self._ended_sessions.get(ended, now))
 
     def _verified_session(
         self,
@@ -606,17 +649,59 @@ class AuthKit:
         now: float,
     ) -> SessionOutcome | None:
         """The outcome of a verified cookie, or None when a refresh is due."""
+        if unsealed.stale_password:
+            if self._needs_refresh(claims, now):
+                return None
+            # D5: opened with an old password: re-seal with the primary now.
+            auth = self._auth(session, claims)
+            return SessionOutcome(auth, self._write_session(request, session))
+        remembered = self._remember_verified(value, session, claims, now)
+        return None if remembered is None else SessionOutcome(remembered)
+
+    def _remember_verified(
+        self, value: str, session: SessionData, claims: Mapping[str, Any], now: float
+    ) -> Auth | None:
+        """The ``Auth`` of a verified cookie opened with the primary password, cached
+        until its refresh is due; None when the refresh is due now."""
         # ``_needs_refresh`` and ``_fresh_until`` with the buffer worked out once.
         exp = float(claims["exp"])
         fresh_until = min(exp - self._buffer(claims), exp)
         if fresh_until <= now:
             return None
         auth = self._auth(session, claims)
-        if unsealed.stale_password:
-            # D5: opened with an old password: re-seal with the primary now.
-            return SessionOutcome(auth, self._write_session(request, session))
         self.sessions.put(value, auth, fresh_until)
-        return SessionOutcome(auth)
+        return auth
+
+    def _first_sight(self, value: str, now: float) -> Auth | OpenedCookie | _Unreadable:
+        """A session cookie the cache does not hold, verified for the fast lane.
+
+        Its ``Auth`` (now cached) when everything is plain: it opens with the primary
+        password, its token verifies with the keys already held, belongs to the
+        session's user, whose session was not signed out here, and needs no refresh.
+        Otherwise the full path decides, with the request it may need (deletions, a
+        re-seal, a refresh, a JWKS fetch): from the ``OpenedCookie`` when the cookie
+        opened (no second unseal), or knowing it is ``UNREADABLE``. The same steps
+        and helpers as ``_try_authenticate``, without a ``RequestInfo``.
+        """
+        try:
+            unsealed, session = self._open_session(value, now)
+        except SealError:
+            return UNREADABLE
+        opened = OpenedCookie(value, unsealed, session)
+        if unsealed.stale_password:
+            return opened
+        token = session.access_token
+        try:
+            parts, kid = self._token_parts(token)
+            if self.jwks.should_fetch(kid, now):
+                return opened
+            claims = self._verify_parts(token, parts, kid, now)
+            if self._session_ended(session, claims, now):
+                return opened
+        except (TokenError, KeySetUnavailableError):
+            return opened
+        auth = self._remember_verified(value, session, claims, now)
+        return opened if auth is None else auth
 
     def _refresh(
         self,

@@ -46,6 +46,13 @@ class RequestInfo:
     session_cookie_memo: tuple[str, str, str | None] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    #: ``(value, opened)``: the session cookie value the adapters' fast lane tried
+    #: to open and could not finish (a refresh or a JWKS fetch is due, it would not
+    #: open...): the full path goes on from the engine's ``opened`` instead of
+    #: unsealing again. Not part of the constructor.
+    opened_cookie: tuple[str | None, object] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def wants_html(self) -> bool:
