@@ -42,14 +42,16 @@ def register_doctor(subparsers: Any) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
     parser.add_argument(
-        "--offline", action="store_true", help="skip the calls to WorkOS (configuration only)"
+        "--offline",
+        action="store_true",
+        help="skip the calls to WorkOS and the Redis PING (configuration only)",
     )
     parser.add_argument(
         "--timeout",
         type=float,
         default=3.0,
         metavar="SECONDS",
-        help="timeout of each call to WorkOS (default 3)",
+        help="timeout of each call to WorkOS and of the Redis PING (default 3)",
     )
     parser.set_defaults(func=run_doctor)
 
