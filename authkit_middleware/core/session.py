@@ -10,11 +10,11 @@ and the user object, never a whole API response).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from authkit_middleware.core.auth import Impersonator, User
+from authkit_middleware.core.auth import Impersonator, User, _check_layout
 from authkit_middleware.core.errors import SealError
 
 
@@ -28,6 +28,35 @@ class SessionData:
     impersonator: Impersonator | None = None
     organization_id: str | None = None
     authentication_method: str | None = None
+
+
+class _SessionLayout:
+    """``SessionData``'s slots on a plain class: see ``auth._UserLayout``."""
+
+    __slots__ = SessionData.__slots__
+
+    def __init__(
+        self,
+        access_token: str,
+        refresh_token: str,
+        user: User,
+        impersonator: Impersonator | None,
+        organization_id: str | None,
+        authentication_method: str | None,
+    ) -> None:
+        self.access_token = access_token
+        self.refresh_token = refresh_token
+        self.user = user
+        self.impersonator = impersonator
+        self.organization_id = organization_id
+        self.authentication_method = authentication_method
+        self.__class__ = SessionData  # type: ignore[assignment]
+
+
+_check_layout(_SessionLayout, SessionData)
+
+#: ``SessionData(*fields)`` without the frozen dataclass's per-field setattr.
+_build_session = cast("Callable[..., SessionData]", _SessionLayout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +170,7 @@ def decode_session(payload: Mapping[str, Any]) -> SessionData:
         impersonator = Impersonator(email=imp["email"], reason=_opt_str(imp.get("reason")))
     org = get("organizationId", get("organization_id"))
     method = get("authenticationMethod", get("authentication_method"))
-    return SessionData(  # positional, in the field order (a first request's hot path)
+    return _build_session(  # every field, in order (a first request's hot path)
         access,
         refresh,
         parsed_user,

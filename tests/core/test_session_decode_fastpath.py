@@ -258,7 +258,8 @@ def test_decode_session_answers_as_the_rule(payload: dict[str, Any]) -> None:
     got = outcome(lambda: decode_session(payload))
     assert got[0] == expected[0], (got, expected)
     if got[0] == "value":
-        assert got[1] == expected[1]
+        assert type(got[1]) is SessionData
+        assert got[1] == expected[1] and repr(got[1]) == repr(expected[1])
         same_user(got[1].user, expected[1].user)
     else:
         assert got == expected
@@ -308,3 +309,17 @@ def test_from_dict_on_a_subclass_builds_the_subclass() -> None:
         expected = ref_user_from_dict(data)
         for f in dataclasses.fields(User):
             assert getattr(user, f.name) == getattr(expected, f.name)
+
+
+def test_decoded_session_is_an_ordinary_session_data() -> None:
+    payload = {"accessToken": "at", "refreshToken": "rt", "user": FULL.to_dict(camel=True)}
+    session = decode_session(payload)
+    made = SessionData(access_token="at", refresh_token="rt", user=FULL)
+    assert type(session) is SessionData and session == made and repr(session) == repr(made)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        session.access_token = "other"  # type: ignore[misc]
+    assert dataclasses.replace(session, organization_id="org") == dataclasses.replace(
+        made, organization_id="org"
+    )
+    for clone in (copy.copy, copy.deepcopy, lambda s: pickle.loads(pickle.dumps(s))):
+        assert same_answer(clone, session, made)
