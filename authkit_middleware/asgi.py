@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 from starlette.authentication import AuthCredentials, BaseUser
 from workos import AsyncWorkOSClient
@@ -197,7 +197,7 @@ class AuthKitMiddleware:
                 found = self.kit.lane(path, root_path, cookie)
             if found is not None and type(found) is not tuple:
                 # No RequestInfo, no driver, no Continue; same scope and headers as below.
-                auth = cast(Auth, found)
+                auth: Auth = found  # type: ignore[assignment]  # (no cast() call per request)
                 scope["authkit"] = auth
                 scope["user"] = AuthKitUser(auth)
                 if auth.user is None:
@@ -205,7 +205,7 @@ class AuthKitMiddleware:
                     await self.app(scope, receive, send)
                 else:
                     scope["auth"] = AuthCredentials(auth.scopes)  # copies into a list
-                    await self.app(scope, receive, _cache_send(send, ()))
+                    await self.app(scope, receive, partial(_signed_in_send, send))
                 return
         scope_type = scope["type"]
         if scope_type not in ("http", "websocket"):

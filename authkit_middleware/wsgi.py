@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from functools import partial
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from workos import WorkOSClient
 
@@ -144,11 +144,11 @@ class AuthKitWSGIMiddleware:
                 )
                 if found is not None and type(found) is not tuple:
                     # No RequestInfo, no driver, no Continue; same environ and headers.
-                    auth = cast(Auth, found)
+                    auth: Auth = found  # type: ignore[assignment]  # (no cast() call per request)
                     environ[ENVIRON_KEY] = auth
                     if auth.user is None:
                         return self.app(environ, start_response)
-                    return self.app(environ, _cache_start_response(start_response, ()))
+                    return self.app(environ, partial(_session_start_response, start_response))
         request = request_info(environ)
         if type(found) is tuple:
             self.kit.seen_cookie(request, found)  # no second parse of the Cookie header

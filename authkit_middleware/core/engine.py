@@ -59,7 +59,7 @@ from authkit_middleware.core.errors import (
 from authkit_middleware.core.http import RequestInfo, Response, json_response
 from authkit_middleware.core.jwks import JWKSCache
 from authkit_middleware.core.login_state import is_verifier_cookie_name
-from authkit_middleware.core.rules import _SIGNED_IN, ProtectionRules
+from authkit_middleware.core.rules import _SIGNED_IN, _UNSEEN, ProtectionRules
 from authkit_middleware.core.seal import Sealer, Unsealed
 from authkit_middleware.core.session import (
     SessionData,
@@ -192,6 +192,8 @@ class AuthKit:
             entitlement_rules=config.entitlement_rules,
             feature_flag_rules=config.feature_flag_rules,
         )
+        #: ``rules.requirement``'s memo, read directly by ``lane`` (one call less).
+        self._requirements = self.rules.memo
         routes: dict[str, str] = {
             config.login_path: "login",
             config.signup_path: "signup",
@@ -318,11 +320,13 @@ class AuthKit:
                             return (header, value, None)
                         first = self._first_sight(value, now)
                         if type(first) is not Auth:
-                            return (header, value, cast("OpenedCookie | _Unreadable", first))
+                            return (header, value, first)  # type: ignore[return-value]
                         auth = first
         else:
             auth = ANONYMOUS
-        requirement = self.rules.requirement(path)
+        requirement = self._requirements.get(path, _UNSEEN)  # the rules' memo, inlined
+        if requirement is _UNSEEN:
+            requirement = self.rules.requirement(path)
         if requirement is None or (requirement is _SIGNED_IN and auth.user is not None):
             return auth
         return None

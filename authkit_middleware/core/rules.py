@@ -103,6 +103,12 @@ class ProtectionRules:
         self._memo: dict[str, Requirement | None] = {}
 
     @property
+    def memo(self) -> dict[str, Requirement | None]:
+        """The answers remembered per path (``requirement`` fills it; a missing path
+        is not an answer). For a hot path that looks up before calling ``requirement``."""
+        return self._memo
+
+    @property
     def protects_anything(self) -> bool:
         return self._protected is not None
 
