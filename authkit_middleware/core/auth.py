@@ -66,10 +66,11 @@ class User:
         Each field is read from its snake_case key when present, else from its
         camelCase key, else takes its default; ``id`` must be a non-empty string.
         """
-        if type(data) is dict:
+        if type(data) is dict and cls is User:
             # Every sealed session: a plain dict in one spelling. When no key of the
             # other spelling is present, reading each field from this one's key is
-            # exactly the rule above, in one C call; anything else takes the loop.
+            # exactly the rule above, in one C call; anything else (a subclass too)
+            # takes the loop.
             keys = data.keys()
             if keys.isdisjoint(_SNAKE_ONLY):
                 read, spelling = _READ_CAMEL, _CAMEL_KEYS
@@ -86,7 +87,7 @@ class User:
             if not isinstance(uid, str) or not uid:
                 raise ValueError("user object has no id")
             metadata = _metadata(meta)
-            return (_build_user if cls is User else cls)(
+            return _build_user(
                 uid,
                 email,
                 bool(verified),
