@@ -178,23 +178,32 @@ class AuthKitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found: Auth | LaneMiss | None = None
         if scope["type"] == "http" and not self.kit._debug:
-            # The fast lane (``kit.lane``): a verified cookie seen before, or signed
-            # out on an open path, answered from memory. Debug mode logs each hit,
-            # and an Authorization header (bearer tokens and their precedence) takes
-            # the full path.
+            # The fast lane (``kit.lane``, ``kit.bearer_lane``): a verified cookie or
+            # bearer token seen before, a first cookie that verifies plainly, or
+            # signed out on an open path. Debug mode logs each hit: the full path.
             cookie: bytes | None = None
+            authorization: bytes | None = None
             for key, value in scope.get("headers", ()):
                 if key == b"cookie":
                     # HTTP/2 may split the header into several (RFC 9113 §8.2.3).
                     cookie = value if cookie is None else cookie + b"; " + value
-                elif key == b"authorization":
-                    break
-            else:
-                root_path: str = scope.get("root_path", "")
-                path: str = scope["path"]
-                if root_path and path.startswith(root_path):
-                    path = path[len(root_path) :] or "/"
+                elif key == b"authorization" and authorization is None:
+                    authorization = value
+            root_path: str = scope.get("root_path", "")
+            path: str = scope["path"]
+            if root_path and path.startswith(root_path):
+                path = path[len(root_path) :] or "/"
+            if authorization is None:
                 found = self.kit.lane(path, root_path, cookie)
+            elif cookie is None:
+                # An API client (with a cookie too, precedence rules: the full path).
+                bearer = self.kit.bearer_lane(path, root_path, authorization.decode("latin-1"))
+                if bearer is not None:
+                    scope["authkit"] = bearer
+                    scope["user"] = AuthKitUser(bearer)
+                    scope["auth"] = AuthCredentials(bearer.scopes)
+                    await self.app(scope, receive, _cache_send(send, (), "Authorization"))
+                    return
             if found is not None and type(found) is not tuple:
                 # No RequestInfo, no driver, no Continue; same scope and headers as below.
                 auth: Auth = found  # type: ignore[assignment]  # (no cast() call per request)

@@ -132,23 +132,36 @@ class AuthKitWSGIMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         found: Auth | LaneMiss | None = None
-        if "HTTP_AUTHORIZATION" not in environ and not self.kit._debug:
-            # The fast lane (``kit.lane`` straight from the environ): a verified
-            # cookie seen before, or signed out on an open path, answered from memory.
-            # Bearer tokens and their precedence, and debug logging of hits, take the
-            # full path; so does a non-ASCII path, which ``request_info`` re-decodes.
+        if not self.kit._debug:
+            # The fast lane (``kit.lane``/``kit.bearer_lane`` straight from the
+            # environ): a verified cookie or bearer token seen before, a first cookie
+            # that verifies plainly, or signed out on an open path. Debug logging of
+            # hits takes the full path; so does a non-ASCII path, which
+            # ``request_info`` re-decodes as UTF-8.
             path: str = environ.get("PATH_INFO", "") or "/"
             if path.isascii():
-                found = self.kit.lane(
-                    path, environ.get("SCRIPT_NAME", ""), environ.get("HTTP_COOKIE")
-                )
-                if found is not None and type(found) is not tuple:
-                    # No RequestInfo, no driver, no Continue; same environ and headers.
-                    auth: Auth = found  # type: ignore[assignment]  # (no cast() call per request)
-                    environ[ENVIRON_KEY] = auth
-                    if auth.user is None:
-                        return self.app(environ, start_response)
-                    return self.app(environ, partial(_session_start_response, start_response))
+                authorization = environ.get("HTTP_AUTHORIZATION")
+                if authorization is None:
+                    found = self.kit.lane(
+                        path, environ.get("SCRIPT_NAME", ""), environ.get("HTTP_COOKIE")
+                    )
+                    if found is not None and type(found) is not tuple:
+                        # No RequestInfo, no driver, no Continue; same environ, headers.
+                        auth: Auth = found  # type: ignore[assignment]  # (no cast() call)
+                        environ[ENVIRON_KEY] = auth
+                        if auth.user is None:
+                            return self.app(environ, start_response)
+                        return self.app(environ, partial(_session_start_response, start_response))
+                elif "HTTP_COOKIE" not in environ:
+                    # An API client (with a cookie too, precedence rules: the full path).
+                    bearer = self.kit.bearer_lane(
+                        path, environ.get("SCRIPT_NAME", ""), authorization
+                    )
+                    if bearer is not None:
+                        environ[ENVIRON_KEY] = bearer
+                        return self.app(
+                            environ, _cache_start_response(start_response, (), "Authorization")
+                        )
         request = request_info(environ)
         if type(found) is tuple:
             self.kit.seen_cookie(request, found)  # no second parse of the Cookie header

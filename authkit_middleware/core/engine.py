@@ -331,6 +331,31 @@ class AuthKit:
             return auth
         return None
 
+    def bearer_lane(
+        self, path: str, root_path: str, authorization: str, now: float | None = None
+    ) -> Auth | None:
+        """The fast lane of an API client: a repeated bearer token, from memory.
+
+        For a request whose only credential is ``Authorization`` (no ``Cookie``
+        header: with one, precedence rules apply and the full path decides). Answers
+        only a token verified before (cached under its canonical ``Bearer <token>``
+        header, never past its ``exp``, never after its session was signed out here)
+        on a path that is open or needs sign-in only; None sends it the full way.
+        """
+        if not self._bearer or not authorization.startswith(_BEARER_KEY):
+            return None
+        if path in self.routes or (root_path and root_path + path == self.config.callback_path):
+            return None
+        auth = _bearer.cached_bearer(self, authorization, self.clock() if now is None else now)
+        if auth is None:
+            return None
+        requirement = self._requirements.get(path, _UNSEEN)
+        if requirement is _UNSEEN:
+            requirement = self.rules.requirement(path)
+        if requirement is None or requirement is _SIGNED_IN:
+            return auth
+        return None
+
     def seen_cookie(self, request: RequestInfo, found: LaneMiss) -> None:
         """Give ``request`` what :meth:`lane` found: its decoded Cookie header, the
         session cookie's value (the memo ``_session_cookie`` reads) and the cookie
