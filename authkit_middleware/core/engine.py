@@ -716,21 +716,19 @@ class AuthKit:
             unsealed, session = self._open_session(value, now)
         except SealError:
             return UNREADABLE
-        opened = OpenedCookie(value, unsealed, session)
-        if unsealed.stale_password:
-            return opened
-        token = session.access_token
-        try:
-            parts, kid = self._token_parts(token)
-            if self.jwks.should_fetch(kid, now):
-                return opened
-            claims = self._verify_parts(token, parts, kid, now)
-            if self._session_ended(session, claims, now):
-                return opened
-        except (TokenError, KeySetUnavailableError):
-            return opened
-        auth = self._remember_verified(value, session, claims, now)
-        return opened if auth is None else auth
+        if not unsealed.stale_password:
+            token = session.access_token
+            try:
+                parts, kid = self._token_parts(token)
+                if not self.jwks.should_fetch(kid, now):
+                    claims = self._verify_parts(token, parts, kid, now)
+                    if not self._session_ended(session, claims, now):
+                        auth = self._remember_verified(value, session, claims, now)
+                        if auth is not None:
+                            return auth
+            except (TokenError, KeySetUnavailableError):
+                pass
+        return OpenedCookie(value, unsealed, session)
 
     def _refresh(
         self,
