@@ -132,7 +132,8 @@ class AuthKitWSGIMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         found: Auth | LaneMiss | None = None
-        if not self.kit._debug:
+        kit = self.kit
+        if not kit._debug:
             # The fast lane (``kit.lane``/``kit.bearer_lane`` straight from the
             # environ): a verified cookie or bearer token seen before, a first cookie
             # that verifies plainly, or signed out on an open path. Debug logging of
@@ -142,7 +143,7 @@ class AuthKitWSGIMiddleware:
             if path.isascii():
                 authorization = environ.get("HTTP_AUTHORIZATION")
                 if authorization is None:
-                    found = self.kit.lane(
+                    found = kit.lane(
                         path, environ.get("SCRIPT_NAME", ""), environ.get("HTTP_COOKIE")
                     )
                     if found is not None and type(found) is not tuple:
@@ -154,9 +155,7 @@ class AuthKitWSGIMiddleware:
                         return self.app(environ, partial(_session_start_response, start_response))
                 elif "HTTP_COOKIE" not in environ:
                     # An API client (with a cookie too, precedence rules: the full path).
-                    bearer = self.kit.bearer_lane(
-                        path, environ.get("SCRIPT_NAME", ""), authorization
-                    )
+                    bearer = kit.bearer_lane(path, environ.get("SCRIPT_NAME", ""), authorization)
                     if bearer is not None:
                         environ[ENVIRON_KEY] = bearer
                         return self.app(
@@ -188,6 +187,7 @@ class AuthKitWSGIMiddleware:
 _DEFAULT_CACHE_HEADERS = [("Cache-Control", NO_STORE), ("Vary", "Cookie")]
 _BEARER_CACHE_HEADERS = [("Cache-Control", NO_STORE), ("Vary", "Authorization")]
 _CACHE_HEADER_NAMES = frozenset(("cache-control", "vary"))
+_CACHE_HEADER_LENGTHS = frozenset(len(name) for name in _CACHE_HEADER_NAMES)
 
 
 def _cache_start_response(
@@ -219,7 +219,9 @@ def _session_start_response(
     """``start_response`` for a signed-in answer that sets no cookie: the app set
     neither Cache-Control nor Vary (the common case), so the defaults go on a copy."""
     for key, _ in headers:
-        if key.lower() in _CACHE_HEADER_NAMES:
+        # Only a 4- or 13-character name can be Vary or Cache-Control: the others
+        # (Content-Type, Content-Length...) are passed over without lower().
+        if len(key) in _CACHE_HEADER_LENGTHS and key.lower() in _CACHE_HEADER_NAMES:
             return start_response(status, _rewrite_headers(headers, ()), exc_info)
     return start_response(status, headers + _DEFAULT_CACHE_HEADERS, exc_info)
 

@@ -101,6 +101,12 @@ class SessionCache(TimedMap):
         self._data.pop(key, None)
         return None
 
+    @property
+    def header_memo(self) -> dict[str | bytes, tuple[Any, float]]:
+        """The memo itself (header -> ``(auth, until)``), for a hot path that reads
+        it inline as :meth:`by_header` does; never written to from outside."""
+        return self._headers
+
     def by_header(self, header: str | bytes, now: float) -> Any:
         """The ``Auth`` remembered for this exact Cookie header, while valid."""
         entry = self._headers.get(header)

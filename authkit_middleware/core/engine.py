@@ -177,6 +177,8 @@ class AuthKit:
             ttl=config.jwks_cache_ttl, refetch_cooldown=config.jwks_refetch_cooldown
         )
         self.sessions = SessionCache(config.session_cache_size)
+        #: The session cache's memo by whole Cookie header, read inline by ``lane``.
+        self._header_memo = self.sessions.header_memo
         #: hash(old refresh token, org) -> TokenResponse, for late requests (checklist E3).
         self.refresh_grace = TimedMap(SMALL_CACHE_SIZE)
         self.refresh_grace_seconds = refresh_grace_seconds
@@ -291,11 +293,13 @@ class AuthKit:
         if path in self.routes or (root_path and root_path + path == self.config.callback_path):
             return None
         if cookie_header:
-            sessions = self.sessions
             if now is None:
                 now = self.clock()
-            auth: Auth | None = sessions.by_header(cookie_header, now)
+            # ``sessions.by_header`` inlined (the steady state's one lookup).
+            memo = self._header_memo.get(cookie_header)
+            auth: Auth | None = memo[0] if memo is not None and now < memo[1] else None
             if auth is None:
+                sessions = self.sessions
                 header = (
                     cookie_header.decode("latin-1")
                     if type(cookie_header) is bytes
