@@ -59,6 +59,7 @@ bench: install
 	-$(BIN)/python benchmarks/inprocess.py
 	-$(BIN)/python benchmarks/servers.py
 	-$(BIN)/python benchmarks/memory.py
+	-$(BIN)/python benchmarks/first_request_floor.py
 
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
