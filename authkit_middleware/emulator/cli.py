@@ -41,6 +41,13 @@ def register(subparsers: Any) -> None:
         metavar="SECONDS",
         help="access-token lifetime (default 300)",
     )
+    parser.add_argument(
+        "--signing-key",
+        metavar="PEM",
+        default=None,
+        help="RSA private key (unencrypted PEM) to sign tokens with, so the JWKS and "
+        "issued tokens survive restarts (default: a new key at every start)",
+    )
     parser.add_argument("--client-id", default=None, help="client id to accept")
     parser.add_argument("--api-key", default=None, help="API key to accept")
     parser.set_defaults(func=run)
@@ -76,6 +83,20 @@ def _serve(args: argparse.Namespace, out: TextIO, stop: threading.Event) -> int:
         options["client_id"] = args.client_id
     if args.api_key:
         options["api_key"] = args.api_key
+    if args.signing_key:
+        from authkit_middleware.emulator.tokens import SigningKey
+
+        try:
+            with open(args.signing_key, "rb") as pem:
+                options["signing_key"] = SigningKey.from_pem(pem.read())
+        except (OSError, ValueError, TypeError) as exc:
+            # ValueError: not PEM, encrypted, not RSA... (the message never holds the key).
+            reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+            print(
+                f"authkit-middleware emulator: cannot use signing key {args.signing_key}: {reason}",
+                file=sys.stderr,
+            )
+            return 2
     try:
         emulator = Emulator(args.seed, **options)
         server = emulator.serve(host=args.host, port=args.port)

@@ -139,3 +139,71 @@ def test_main_reports_a_busy_port(capsys: pytest.CaptureFixture[str]) -> None:
         port = busy.getsockname()[1]
         assert main(["emulator", "--port", str(port)]) == 1
     assert "cannot start" in capsys.readouterr().err
+
+
+def _pem(tmp_path: Path) -> tuple[Path, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from authkit_middleware.emulator.tokens import SigningKey
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path / "signing.pem"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return path, SigningKey.from_private_key(key).kid
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_pinned_signing_key_keeps_tokens_valid_across_restarts(tmp_path: Path) -> None:
+    """``--signing-key``: the same kid and key after a restart, so a token issued
+    before it still verifies against the JWKS served after it."""
+    import jwt
+
+    pem, kid = _pem(tmp_path)
+    token = ""
+    for run in range(2):
+        child = _Child("--port", "0", "--signing-key", str(pem))
+        try:
+            env = child.env_block()
+            base, key = env["WORKOS_BASE_URL"], env["WORKOS_API_KEY"]
+            jwks = httpx.get(f"{base}/sso/jwks/{env['WORKOS_CLIENT_ID']}", timeout=5).json()
+            assert [k["kid"] for k in jwks["keys"]] == [kid]
+            if run == 0:
+                users = httpx.get(
+                    f"{base}/_emulator", headers={"Authorization": f"Bearer {key}"}, timeout=5
+                ).json()["users"]
+                issued = httpx.post(
+                    f"{base}/_emulator/sessions",
+                    headers={"Authorization": f"Bearer {key}"},
+                    json={"user": users[0]["email"]},
+                    timeout=5,
+                )
+                assert issued.status_code == 200, issued.text
+                token = issued.json()["access_token"]
+            else:
+                public = jwt.PyJWK(jwks["keys"][0]).key
+                claims = jwt.decode(token, public, algorithms=["RS256"])
+                assert claims["sub"]
+            code, _, err = child.stop(signal.SIGTERM)
+            assert code == 0, err
+        finally:
+            child.close()
+
+
+def test_main_reports_an_unusable_signing_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope.pem"
+    assert main(["emulator", "--port", "0", "--signing-key", str(missing)]) == 2
+    assert "cannot use signing key" in capsys.readouterr().err
+    junk = tmp_path / "junk.pem"
+    junk.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    assert main(["emulator", "--port", "0", "--signing-key", str(junk)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot use signing key" in err and "not a key" not in err
