@@ -14,8 +14,10 @@ without the browser flow::
 
 With the pytest plugin's fixtures it is shorter still: ``authkit_configured`` points
 ``WORKOS_*`` at a fresh emulator and ``authkit_sign_in(client, app, user=...)`` signs
-in (see ``docs/testing.md``). Names are imported lazily (PEP 562): the pytest plugin
-imports this package on every test run.
+in (see ``docs/testing.md``). For an emulator running in another process (the
+``authkit-middleware emulator`` CLI, a docker-compose service), pass
+``RemoteEmulator(url, api_key)`` wherever an emulator is taken. Names are imported
+lazily (PEP 562): the pytest plugin imports this package on every test run.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from authkit_middleware.testing.helpers import (
+        RemoteEmulator,
+        RemoteEmulatorError,
         ShiftedClock,
         SignedInSession,
         SignIn,
@@ -42,6 +46,8 @@ if TYPE_CHECKING:
     from authkit_middleware.testing.pytest_plugin import configure_environment
 
 _EXPORTS = {
+    "RemoteEmulator": "helpers",
+    "RemoteEmulatorError": "helpers",
     "ShiftedClock": "helpers",
     "SignIn": "helpers",
     "SignedInSession": "helpers",
@@ -59,6 +65,8 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "RemoteEmulator",
+    "RemoteEmulatorError",
     "ShiftedClock",
     "SignIn",
     "SignedInSession",

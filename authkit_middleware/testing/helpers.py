@@ -6,19 +6,24 @@ middleware verifies it with the emulator's JWKS exactly as it would after a sign
 So refresh, expiry, revocation and the protection rules all behave as in production.
 
 Everything takes the app *or* the middleware *or* the ``AuthKitConfig`` (``target``)
-and the emulator (an ``Emulator`` or the ``EmulatorServer`` the ``authkit_emulator``
-fixture yields). Users, organisations and memberships that do not exist yet are
-created on the fly, with the role and permissions asked for.
+and the emulator: an ``Emulator``, the ``EmulatorServer`` the ``authkit_emulator``
+fixture yields, or a :class:`RemoteEmulator`, the control API of an emulator running
+in another process (``authkit-middleware emulator``, a docker-compose service). Users,
+organisations and memberships that do not exist yet are created on the fly, with the
+role and permissions asked for.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
 
 from authkit_middleware.core.auth import Auth, User
 from authkit_middleware.core.config import AuthKitConfig
@@ -29,15 +34,19 @@ from authkit_middleware.core.tokens import claims_to_auth_fields
 if TYPE_CHECKING:
     from typing import TypeAlias
 
+    import httpx
+
     from authkit_middleware.asgi import AuthKitMiddleware
     from authkit_middleware.emulator.emulator import Emulator
     from authkit_middleware.emulator.server import EmulatorServer
     from authkit_middleware.wsgi import AuthKitWSGIMiddleware
 
     Middleware: TypeAlias = AuthKitMiddleware | AuthKitWSGIMiddleware
-    EmulatorLike: TypeAlias = Emulator | EmulatorServer
+    EmulatorLike: TypeAlias = "Emulator | EmulatorServer | RemoteEmulator"
 
 __all__ = [
+    "RemoteEmulator",
+    "RemoteEmulatorError",
     "ShiftedClock",
     "SignIn",
     "SignedInSession",
@@ -147,13 +156,21 @@ def _sealer(target: Any, config: AuthKitConfig) -> Sealer:
     return Sealer(config.cookie_passwords, format=config.seal_format)
 
 
-def _emulator(emulator: EmulatorLike) -> Emulator:
-    """An ``Emulator`` from itself or from the ``EmulatorServer`` serving it."""
+def _emulator(emulator: EmulatorLike) -> Emulator | RemoteEmulator:
+    """An ``Emulator`` from itself or from the ``EmulatorServer`` serving it; a
+    ``RemoteEmulator`` as it is."""
+    if isinstance(emulator, RemoteEmulator):
+        return emulator
+    if isinstance(emulator, str):
+        raise TypeError(
+            f"pass RemoteEmulator({emulator!r}) (with the emulator's api_key) for an "
+            "emulator running in another process, not its URL"
+        )
     inner = getattr(emulator, "emulator", None)
     return inner if inner is not None else emulator  # type: ignore[return-value]
 
 
-def _check_same_environment(config: AuthKitConfig, emulator: Emulator) -> None:
+def _check_same_environment(config: AuthKitConfig, emulator: Emulator | RemoteEmulator) -> None:
     base = emulator.base_url
     if base is not None and config.base_url.rstrip("/") != base.rstrip("/"):
         raise ValueError(
@@ -172,7 +189,7 @@ def _check_same_environment(config: AuthKitConfig, emulator: Emulator) -> None:
 
 
 def _ensure_identity(
-    emulator: Emulator,
+    emulator: Emulator | RemoteEmulator,
     user: str,
     organization: str | None,
     role: str | None,
@@ -200,45 +217,60 @@ def _ensure_identity(
         org_id = organization if organization.startswith("org_") else None
         org = emulator.add_organization(organization, id=org_id)
     org_id = str(org["id"])
-    store = emulator.store
-    with store.lock:
-        existing = [
-            m
-            for m in store.memberships_of(user_id, active_only=False)
-            if m.organization_id == org_id
-        ]
-        if existing:
-            membership = existing[0]
-            membership.status = "active"
-            if role is not None:
-                membership.role = role
-                membership.roles = (role,)
-            if permissions is not None:
-                membership.permissions = tuple(permissions)
-            return user_id, org_id
-    emulator.add_membership(user_id, org_id, role or "member", permissions=tuple(permissions or ()))
+    if isinstance(emulator, RemoteEmulator):
+        emulator.ensure_membership(user_id, org_id, role, permissions)
+    else:
+        from authkit_middleware.emulator.control import ensure_membership
+
+        ensure_membership(emulator, user_id, org_id, role, permissions)
     return user_id, org_id
 
 
 def _issue(
-    emulator: Emulator,
+    emulator: Emulator | RemoteEmulator,
     user_id: str,
     org_id: str | None,
     impersonator: str | None,
     expired_for: float | None,
 ) -> dict[str, Any]:
+    if isinstance(emulator, RemoteEmulator):
+        return emulator.issue_session(user_id, org_id, impersonator, expired_for=expired_for)
     if expired_for is None:
         return emulator.issue_session(user_id, org_id, impersonator)
     # Mint it "in the past": its access token expired ``expired_for`` seconds ago,
     # its refresh token still works, so the next request refreshes.
-    service = emulator.service
-    real = service.clock
-    back = emulator.config.access_token_ttl + expired_for
-    service.clock = lambda: real() - back
-    try:
-        return emulator.issue_session(user_id, org_id, impersonator)
-    finally:
-        service.clock = real
+    from authkit_middleware.emulator.control import issue_expired_session
+
+    return issue_expired_session(emulator, user_id, org_id, impersonator, expired_for=expired_for)
+
+
+def _app_now(target: Any) -> float:
+    """The middleware's "now" (its clock may have been moved), else the real time."""
+    if not isinstance(target, AuthKitConfig):
+        try:
+            return float(find_middleware(target).kit.clock())
+        except LookupError:
+            pass
+    return time.time()
+
+
+def _check_clocks(
+    target: Any, config: AuthKitConfig, claims: Mapping[str, Any], expired_for: float | None
+) -> None:
+    """A remote emulator outlives a test: a clock an earlier test moved ahead (with
+    ``advance_clock``/``expire_session``) mints tokens the app sees as not valid yet."""
+    issued, expires = claims.get("iat"), claims.get("exp")
+    if not isinstance(issued, (int, float)) or not isinstance(expires, (int, float)):
+        return
+    # The emulator's "now" when it minted: a backdated session expired ``expired_for`` ago.
+    minted_at = float(issued) if expired_for is None else float(expires) + expired_for
+    ahead = minted_at - _app_now(target)
+    if ahead > config.jwt_leeway:
+        raise ValueError(
+            f"the emulator's clock runs {ahead:.0f} s ahead of the app's, so the app would "
+            "refuse its tokens as not valid yet (an earlier advance_clock/expire_session "
+            "moved it?): call remote.reset() or remote.set_clock_offset(0) between tests"
+        )
 
 
 def _unverified_claims(token: str) -> dict[str, Any]:
@@ -266,7 +298,8 @@ def mint_session(
 
     :param target: the app, the middleware, a test client of the app, or its
         ``AuthKitConfig``.
-    :param emulator: the ``Emulator`` (or ``EmulatorServer``) the app talks to.
+    :param emulator: the ``Emulator``, ``EmulatorServer`` or ``RemoteEmulator`` the
+        app talks to.
     :param user: an email (created when missing) or a user id.
     :param organization: an organisation id or name (created when missing); the
         session is scoped to it and the user becomes a member when needed.
@@ -289,6 +322,8 @@ def mint_session(
     payload = encode_session(session, camel=config.seal_format == "iron")
     value = _sealer(target, config).seal(payload, purpose="session")
     claims = _unverified_claims(tokens.access_token)
+    if isinstance(emu, RemoteEmulator):
+        _check_clocks(target, config, claims, expired_for)
     fields = claims_to_auth_fields(claims)
     if session.impersonator is not None:
         fields["impersonator"] = session.impersonator
@@ -446,15 +481,22 @@ def advance_clock(target: Any, seconds: float, emulator: EmulatorLike | None = N
     Moving both keeps them in step: the emulator then mints tokens that are valid at
     the middleware's new "now", so a refresh after the jump succeeds. Moving only the
     middleware makes every token the emulator mints look expired.
+
+    A ``RemoteEmulator``'s clock moves through its control API (``POST
+    /_emulator/clock``) and stays moved after the test: ``remote.reset()`` (or
+    ``remote.set_clock_offset(0)``) puts it back.
     """
-    if not isinstance(target, AuthKitConfig):
-        _shift(find_middleware(target).kit, "clock", seconds, None)
-    else:
+    if isinstance(target, AuthKitConfig):
         raise TypeError("advance_clock needs the app or the middleware, not its config")
-    if emulator is not None:
+    middleware = find_middleware(target)
+    if emulator is not None:  # first: if the emulator cannot be reached, nothing moved
         emu = _emulator(emulator)
-        clock = _shift(emu.service, "clock", seconds, None)
-        emu.clock = clock
+        if isinstance(emu, RemoteEmulator):
+            emu.advance_clock(seconds)
+        else:
+            clock = _shift(emu.service, "clock", seconds, None)
+            emu.clock = clock
+    _shift(middleware.kit, "clock", seconds, None)
 
 
 def expire_session(target: Any, emulator: EmulatorLike) -> None:
@@ -462,7 +504,9 @@ def expire_session(target: Any, emulator: EmulatorLike) -> None:
     clocks jump one token lifetime plus the middleware's ``jwt_leeway`` ahead, so the
     next request refreshes its session, or signs out when the session was revoked."""
     leeway = find_middleware(target).config.jwt_leeway
-    advance_clock(target, _emulator(emulator).config.access_token_ttl + leeway + 1, emulator)
+    emu = _emulator(emulator)
+    ttl = emu.access_token_ttl if isinstance(emu, RemoteEmulator) else emu.config.access_token_ttl
+    advance_clock(target, ttl + leeway + 1, emulator)
 
 
 def revoke_session(emulator: EmulatorLike, session: SignedInSession | str) -> bool:
@@ -470,7 +514,8 @@ def revoke_session(emulator: EmulatorLike, session: SignedInSession | str) -> bo
 
     Its access token stays valid until it expires (no introspection per request);
     the next refresh is refused and the request is signed out. Combine with
-    :func:`expire_session` to see that now.
+    :func:`expire_session` to see that now. False when the emulator has no such
+    session.
     """
     session_id = session if isinstance(session, str) else session.session_id
     return _emulator(emulator).revoke_session(session_id)
@@ -503,3 +548,357 @@ class SignIn:
     def revoke(self, session: SignedInSession | str) -> bool:
         """See :func:`revoke_session`."""
         return revoke_session(self.emulator, session)
+
+
+# ---------------------------------------------------------------------- a remote emulator
+
+
+class RemoteEmulatorError(RuntimeError):
+    """The remote emulator could not be reached, is not an emulator, or refused a call.
+
+    ``status`` (None when no HTTP answer came), ``code`` and ``message`` are those of
+    the control API's answer when there was one.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+#: Hosts ``RemoteEmulator`` refuses: its calls mint sessions and move clocks, which only
+#: an emulator may be asked to do (WorkOS has no ``/_emulator`` anyway).
+_WORKOS_DOMAIN = "workos.com"
+_CONTROL = "/_emulator"
+
+
+class RemoteEmulator:
+    """The control API of an emulator running in another process, for the helpers.
+
+    ``RemoteEmulator("http://127.0.0.1:8484")`` (or ``RemoteEmulator.from_env()``)
+    goes wherever an emulator is accepted: ``sign_in``, ``mint_session``,
+    ``expire_session``, ``advance_clock``, ``revoke_session``, ``SignIn`` and, by
+    overriding the ``authkit_emulator`` fixture, ``authkit_configured`` and
+    ``authkit_sign_in``. It speaks HTTP to ``<base_url>/_emulator`` (Bearer
+    ``api_key``, default the emulator's default ``sk_test_emulator``), with short
+    timeouts and without proxies from the environment. Nothing is sent until the
+    first call, which checks that ``base_url`` serves an emulator's control API.
+
+    Unlike a fresh in-process emulator, a remote one outlives each test: call
+    :meth:`reset` between tests (seed data, no sessions, failures cleared, real
+    time). The app under test still runs in the test process (the helpers seal its
+    cookie and move its clock); only the emulator is remote.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout: float = 5.0,
+        connect_timeout: float = 2.0,
+    ) -> None:
+        from authkit_middleware.emulator.config import DEFAULT_API_KEY
+
+        self.base_url = _emulator_url(base_url)
+        self.api_key = api_key or DEFAULT_API_KEY
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self._client: httpx.Client | None = None
+        self._state: dict[str, Any] | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> RemoteEmulator:
+        """From ``WORKOS_BASE_URL`` and ``WORKOS_API_KEY`` (what the app reads too)."""
+        env = os.environ if environ is None else environ
+        base_url = env.get("WORKOS_BASE_URL")
+        if not base_url:
+            raise ValueError("WORKOS_BASE_URL is not set: where does the emulator run?")
+        return cls(base_url, env.get("WORKOS_API_KEY"), **options)
+
+    # ---------------------------------------------------------------- identity
+
+    @property
+    def client_id(self) -> str:
+        """The client id the emulator accepts (read once from ``GET /_emulator``)."""
+        return str(self._probe()["client_id"])
+
+    def env(self) -> dict[str, str]:
+        """The ``WORKOS_*`` an app needs to use this emulator (``configure_environment``)."""
+        return {
+            "WORKOS_BASE_URL": self.base_url,
+            "WORKOS_API_KEY": self.api_key,
+            "WORKOS_CLIENT_ID": self.client_id,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        """``GET /_emulator``: client id, issuer, settings, counts, users."""
+        return self._dict(self._call("GET", ""))
+
+    @property
+    def access_token_ttl(self) -> int:
+        """Lifetime of the access tokens it mints now (read at each use)."""
+        return int(self.describe()["config"]["access_token_ttl"])
+
+    # ---------------------------------------------------------------- data
+
+    def get_user(self, ref: str) -> dict[str, Any] | None:
+        """A user object by id or email (None when unknown)."""
+        return self._optional(self._call("GET", "/users/" + _segment(ref), missing_ok=True))
+
+    def add_user(
+        self,
+        email: str,
+        password: str | None = "password",
+        first_name: str | None = None,
+        last_name: str | None = None,
+        *,
+        id: str | None = None,
+    ) -> dict[str, Any]:
+        """Add a user; returns the API user object."""
+        body = {
+            "email": email,
+            "password": password,
+            "first_name": first_name,
+            "last_name": last_name,
+            "id": id,
+        }
+        return self._dict(self._call("POST", "/users", body))
+
+    def get_organization(self, ref: str) -> dict[str, Any] | None:
+        """An organisation object by id or name (None when unknown)."""
+        found = self._call("GET", "/organizations/" + _segment(ref), missing_ok=True)
+        return self._optional(found)
+
+    def add_organization(self, name: str, *, id: str | None = None) -> dict[str, Any]:
+        """Add an organisation; returns the API organisation object."""
+        return self._dict(self._call("POST", "/organizations", {"name": name, "id": id}))
+
+    def ensure_membership(
+        self,
+        user: str,
+        organization: str,
+        role: str | None = None,
+        permissions: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """Make ``user`` an active member of ``organization``; an existing membership
+        takes ``role``/``permissions`` only when given (``PUT /_emulator/memberships``)."""
+        body: dict[str, Any] = {"user": user, "organization": organization, "role": role}
+        if permissions is not None:
+            body["permissions"] = list(permissions)
+        return self._dict(self._call("PUT", "/memberships", body))
+
+    # ---------------------------------------------------------------- sessions
+
+    def issue_session(
+        self,
+        user: str,
+        organization_id: str | None = None,
+        impersonator: str | None = None,
+        *,
+        expired_for: float | None = None,
+    ) -> dict[str, Any]:
+        """Mint a real session (what ``POST /user_management/authenticate`` returns);
+        ``expired_for``: its access token expired that many seconds ago."""
+        body = {
+            "user": user,
+            "organization_id": organization_id,
+            "impersonator": impersonator,
+            "expired_for": expired_for,
+        }
+        return self._dict(self._call("POST", "/sessions", body))
+
+    def revoke_session(self, session_id: str) -> bool:
+        """End a session (its refresh tokens stop working). False when unknown."""
+        path = f"/sessions/{_segment(session_id)}/revoke"
+        return self._call("POST", path, {}, missing_ok=True) is not None
+
+    def count(self, what: str | None = None, *, status: int | None = None) -> int:
+        """How many requests it served: ``count("refresh_token")`` (a grant type) or
+        ``count("/user_management/authenticate")`` (a path), as ``Emulator.count``."""
+        params: dict[str, str] = {}
+        if what is not None:
+            params["path" if what.startswith("/") else "grant_type"] = what
+        if status is not None:
+            params["status"] = str(status)
+        return int(self._dict(self._call("GET", "/requests", params=params))["count"])
+
+    # ---------------------------------------------------------------- time and lifecycle
+
+    def clock_offset(self) -> float:
+        """How many seconds ahead of real time the emulator's clock runs."""
+        return float(self._dict(self._call("GET", "/clock"))["offset"])
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the emulator's clock ``seconds`` ahead; returns the new offset.
+        :func:`advance_clock` and :func:`expire_session` call this."""
+        return float(self._dict(self._call("POST", "/clock", {"advance": seconds}))["offset"])
+
+    def set_clock_offset(self, seconds: float) -> None:
+        """Run the emulator's clock ``seconds`` ahead of real time (0: real time)."""
+        self._call("POST", "/clock", {"offset": seconds})
+
+    def reset(self) -> None:
+        """Back to the seed: data, sessions, failures, journal, settings, real time."""
+        self._call("POST", "/reset", {})
+
+    def close(self) -> None:
+        """Close the HTTP connections (the emulator keeps running)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def __enter__(self) -> RemoteEmulator:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RemoteEmulator(base_url={self.base_url!r})"
+
+    # ---------------------------------------------------------------- HTTP
+
+    def _http(self) -> httpx.Client:
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.Client(
+                timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout),
+                headers={"Authorization": f"Bearer {self.api_key}"},
+                follow_redirects=False,
+                trust_env=False,  # no proxy from the environment sees the API key
+            )
+        return self._client
+
+    def _probe(self) -> dict[str, Any]:
+        """``GET /_emulator`` once: is there an emulator's control API at ``base_url``?"""
+        if self._state is None:
+            self._state = self._dict(self._call("GET", "", probe=True))
+        return self._state
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        params: Mapping[str, str] | None = None,
+        missing_ok: bool = False,
+        probe: bool = False,
+    ) -> Any:
+        import httpx
+
+        if not probe:
+            self._probe()
+        url = self.base_url + _CONTROL + path
+        what = f"{method} {_CONTROL}{path}"
+        try:
+            response = self._http().request(method, url, json=body, params=params)
+        except httpx.TimeoutException:
+            raise RemoteEmulatorError(
+                f"the emulator at {self.base_url} did not answer {what} within {self.timeout:g} s"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise RemoteEmulatorError(
+                f"cannot reach the emulator at {self.base_url} ({type(exc).__name__}: {exc}): "
+                "is `authkit-middleware emulator` running there?"
+            ) from None
+        status = response.status_code
+        answer = _json_or_none(response)
+        fields = answer if isinstance(answer, dict) else {}
+        code = fields.get("code")
+        code = code if isinstance(code, str) else None
+        message = fields.get("message") or fields.get("error_description") or ""
+        if probe and not (
+            status == 200 and isinstance(answer, dict) and {"client_id", "kids"} <= answer.keys()
+        ):
+            if status == 401 and fields.get("message") == "Unauthorized":
+                raise RemoteEmulatorError(
+                    f"the emulator at {self.base_url} refused the API key (HTTP 401): pass "
+                    "RemoteEmulator(url, api_key=...) with its WORKOS_API_KEY",
+                    status=status,
+                )
+            raise RemoteEmulatorError(
+                f"no emulator control API at {url} (HTTP {status}): is it an "
+                "authkit-middleware emulator?",
+                status=status,
+            )
+        if status == 200 and answer is not None:
+            return answer
+        if missing_ok and status == 404 and code == "not_found":
+            return None
+        if status == 404 and code == "emulator_not_implemented":
+            raise RemoteEmulatorError(
+                f"the emulator at {self.base_url} has no control endpoint {what}: it runs an "
+                "older authkit-middleware than these helpers; upgrade it",
+                status=status,
+                code=code,
+            )
+        if answer is None:
+            raise RemoteEmulatorError(
+                f"{what} at {self.base_url}: HTTP {status} without a JSON body "
+                "(is it an authkit-middleware emulator?)",
+                status=status,
+            )
+        label = f" {code}" if code else ""
+        raise RemoteEmulatorError(
+            f"{what} at {self.base_url}: HTTP {status}{label}: {message or answer}",
+            status=status,
+            code=code,
+        )
+
+    @staticmethod
+    def _dict(value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise RemoteEmulatorError(
+                f"the emulator answered {type(value).__name__}, not an object"
+            )
+        return value
+
+    @classmethod
+    def _optional(cls, value: Any) -> dict[str, Any] | None:
+        return None if value is None else cls._dict(value)
+
+
+def _emulator_url(base_url: str) -> str:
+    """``base_url`` checked: absolute http(s), no credentials, query or fragment, and
+    not WorkOS itself."""
+    if not isinstance(base_url, str):
+        raise TypeError(f"base_url must be a URL string, not {type(base_url).__name__}")
+    parts = urlsplit(base_url.strip())
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ValueError(f"not a valid emulator URL: {base_url!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"the emulator URL must be http(s)://host[:port], not {base_url!r}")
+    if "@" in parts.netloc or parts.query or parts.fragment:
+        raise ValueError("the emulator URL takes no credentials, query or fragment (pass api_key=)")
+    host = parts.hostname.lower().rstrip(".")
+    if host == _WORKOS_DOMAIN or host.endswith("." + _WORKOS_DOMAIN):
+        raise ValueError(
+            f"{base_url} is WorkOS itself: RemoteEmulator only talks to an "
+            "authkit-middleware emulator (authkit-middleware emulator)"
+        )
+    return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
+
+
+def _segment(value: str) -> str:
+    """One URL path segment (emails, names with spaces or slashes)."""
+    return quote(value, safe="")
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    """The JSON body, or None when there is none (an HTML 404, a proxy's page...)."""
+    if "json" not in response.headers.get("content-type", ""):
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None

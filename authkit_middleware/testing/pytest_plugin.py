@@ -11,6 +11,10 @@ Fixtures:
 - ``authkit_sign_in``: ``authkit_sign_in(client, app, user=..., organization=...,
   role=..., permissions=[...])`` signs a test client in; ``.expire(app)``,
   ``.revoke(session)``, ``.cookie(app, ...)``.
+
+To use an emulator running in another process instead, override ``authkit_emulator``
+in a ``conftest.py`` to yield a ``RemoteEmulator`` (reset between tests): the other
+two fixtures then use it.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import pytest
 if TYPE_CHECKING:
     from authkit_middleware.core.config import AuthKitConfig
     from authkit_middleware.emulator.server import EmulatorServer
-    from authkit_middleware.testing.helpers import SignIn
+    from authkit_middleware.testing.helpers import RemoteEmulator, SignIn
 
 #: The redirect URI ``authkit_configured`` sets (http is allowed on localhost).
 TEST_REDIRECT_URI = "http://localhost/callback"
@@ -40,6 +44,10 @@ def authkit_emulator() -> Iterator[EmulatorServer]:
     ``.async_workos_client(**kw)`` (real SDK clients, ``max_retries=0``). A new port
     per test also means a new JWKS URL, so the SDK's per-URL JWKS cache never
     carries keys from one test into the next.
+
+    Override it (same name, in a ``conftest.py``) to yield a ``RemoteEmulator`` for
+    an emulator running in another process; ``authkit_configured`` and
+    ``authkit_sign_in`` then use that one.
     """
     from authkit_middleware.emulator.emulator import Emulator
 
@@ -51,7 +59,7 @@ def authkit_emulator() -> Iterator[EmulatorServer]:
 
 
 def configure_environment(
-    server: EmulatorServer,
+    server: EmulatorServer | RemoteEmulator,
     environ: MutableMapping[str, str] | None = None,
     *,
     redirect_uri: str = TEST_REDIRECT_URI,
@@ -77,7 +85,7 @@ def configure_environment(
 
 @pytest.fixture
 def authkit_configured(
-    monkeypatch: pytest.MonkeyPatch, authkit_emulator: EmulatorServer
+    monkeypatch: pytest.MonkeyPatch, authkit_emulator: EmulatorServer | RemoteEmulator
 ) -> AuthKitConfig:
     """``WORKOS_*`` set for ``authkit_emulator`` (restored after the test).
 
@@ -96,7 +104,7 @@ def authkit_configured(
 
 
 @pytest.fixture
-def authkit_sign_in(authkit_emulator: EmulatorServer) -> SignIn:
+def authkit_sign_in(authkit_emulator: EmulatorServer | RemoteEmulator) -> SignIn:
     """Sign test clients in against ``authkit_emulator`` in one line.
 
     ``authkit_sign_in(client, app, user="alice@example.com", organization="Acme Inc",
