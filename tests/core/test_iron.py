@@ -9,32 +9,22 @@ import re
 from typing import Any
 
 import pytest
+from authkit_test_support.encoding import b64url
+from authkit_test_support.iron_vectors import (
+    KA_PASSWORD,
+    KA_SESSION,
+    KA_SESSION_DATA,
+    NOW,
+    OTHER,
+    PASSWORD,
+)
+from authkit_test_support.strategies import json_values
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from authkit_middleware.core import iron
 from authkit_middleware.core.errors import SealError
 
-PASSWORD = "a-test-password-that-is-long-enough!!"
-OTHER = "another-test-password-long-enough-too"
-NOW = 1_700_000_000.0
-
-# Produced by tests/interop/js/iron.mjs with iron-session 8.0.4 sealData(data,
-# {password, ttl: 0}) -- the call authkit-nextjs makes for the session cookie.
-KA_PASSWORD = "known-answer-password-for-tests-0123456789"
-KA_SESSION = (
-    "Fe26.2*1*fa44338ddd6921db8aa812a869f4be6e5193190aa51ccb53e47d494e0748f02c"
-    "*wntl9_qeiQPI6q-G-Jwacg*sMiQS14DpH0-5YQXHajqqHyXMDyDBjolnAnIZ92dry0uk_aZWHx5XeSFCoie1sNx"
-    "feK8EKRb8aQb7cHxPseTT87k_KlOIxN33DhNnnDe7OMy5y1Xxhzy0lhLsTNT_ZGvBu06JRSB9Cquq-K2QGqxQ-8"
-    "tuIX8fMn7Vx26BhIARGA**b5236f5af778d98eb3004340dc8773917d53af09da07d82d167b7e81385b4f29"
-    "*AqqRXEKAo8naGiMqIUaoOIutb8yW1UvAE8J9I9T8GcY~2"
-)
-KA_SESSION_DATA = {
-    "accessToken": "at_01",
-    "refreshToken": "rt_01",
-    "user": {"id": "user_01", "firstName": "Zoë", "emoji": "🔐"},
-    "impersonator": None,
-}
 # iron-webcrypto 1.2.1 seal with password id "7", ttl 600 s at Date.now() = 1700000000000,
 # plus iron-session's "~2" (what authkit-session's ironWebcryptoEncryption writes).
 KA_STATE = (
@@ -44,20 +34,6 @@ KA_STATE = (
     "*h9yimBmUBf07z8wet4BBIt6zorkDFqTPzmeduxQK6yE~2"
 )
 KA_STATE_EXP_MS = 1_700_000_600_000
-
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
-    ),
-    max_leaves=12,
-)
-json_objects = st.dictionaries(st.text(max_size=10), json_values, max_size=6)
-
 
 # -- known answers (run without Node) ---------------------------------------------------
 
@@ -90,7 +66,7 @@ def test_known_answer_is_recomputable_by_hand() -> None:
     secret = KA_PASSWORD.encode()
     mac_key = hashlib.pbkdf2_hmac("sha1", secret, mac_salt.encode(), 1, 32)
     digest = hmac.digest(mac_key, "*".join(body.split("*")[:6]).encode(), "sha256")
-    assert base64.urlsafe_b64encode(digest).rstrip(b"=").decode() == mac
+    assert b64url(digest) == mac
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
     def unb64(text: str) -> bytes:
@@ -175,7 +151,7 @@ def _resealed(sealed: str, **changes: str) -> str:
 
 def _mac_for(password: str, base: str, salt: str) -> str:
     key = hashlib.pbkdf2_hmac("sha1", password.encode(), salt.encode(), 1, 32)
-    return base64.urlsafe_b64encode(hmac.digest(key, base.encode(), "sha256")).rstrip(b"=").decode()
+    return b64url(hmac.digest(key, base.encode(), "sha256"))
 
 
 def test_wrong_password_rejected() -> None:
@@ -215,10 +191,7 @@ def test_bad_padding_with_valid_mac_rejected() -> None:
     enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
     ct = enc.update(b"{}" + b"\x00" * 14) + enc.finalize()  # padding byte 0: invalid
 
-    def b64(b: bytes) -> str:
-        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-    base = f"Fe26.2*1*{salt}*{b64(iv)}*{b64(ct)}*"
+    base = f"Fe26.2*1*{salt}*{b64url(iv)}*{b64url(ct)}*"
     sealed = f"{base}*{mac_salt}*{_mac_for(PASSWORD, base, mac_salt)}~2"
     with pytest.raises(SealError):
         iron.unseal(sealed, PASSWORD)
@@ -234,10 +207,7 @@ def test_authentic_but_unparsable_plaintext_rejected(plaintext: bytes) -> None:
     enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
     ct = enc.update(plaintext + bytes([pad]) * pad) + enc.finalize()
 
-    def b64(b: bytes) -> str:
-        return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-    base = f"Fe26.2*1*{salt}*{b64(iv)}*{b64(ct)}*"
+    base = f"Fe26.2*1*{salt}*{b64url(iv)}*{b64url(ct)}*"
     sealed = f"{base}*{mac_salt}*{_mac_for(PASSWORD, base, mac_salt)}~2"
     with pytest.raises(SealError):
         iron.unseal(sealed, PASSWORD)
@@ -288,7 +258,7 @@ def test_error_messages_never_echo_input() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(data=json_values, ttl=st.integers(min_value=0, max_value=10**7))
+@given(data=json_values(), ttl=st.integers(min_value=0, max_value=10**7))
 def test_round_trip_any_json(data: Any, ttl: int) -> None:
     sealed = iron.seal(data, PASSWORD, ttl=ttl, now=NOW)
     assert iron.unseal(sealed, PASSWORD, now=NOW) == data

@@ -13,14 +13,13 @@ import re
 from typing import Any
 
 import pytest
+from authkit_test_support.iron_vectors import PASSWORD
+from authkit_test_support.strategies import json_values
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from authkit_middleware.core import iron
 from authkit_middleware.core.errors import SealError
-
-PASSWORD = "a-test-password-that-is-long-enough!!"
-
 
 # -- parse -------------------------------------------------------------------------------
 
@@ -187,17 +186,9 @@ def _loads(raw: bytes) -> tuple[bool, Any]:
         return False, None
 
 
-_JSON_DOCS = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
-    ),
-    max_leaves=8,
-).map(lambda value: json.dumps(value, ensure_ascii=False, allow_nan=False))
+_JSON_DOCS = json_values(list_size=3, key_size=5, dict_size=3, max_leaves=8).map(
+    lambda value: json.dumps(value, ensure_ascii=False, allow_nan=False)
+)
 _NOISE = st.sampled_from(["", " ", "\n", "\t", " \r\n", "x", ",", "}", "]", "NaN", "1"])
 
 

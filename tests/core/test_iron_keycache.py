@@ -10,6 +10,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from authkit_test_support.iron_vectors import (
+    KA_PASSWORD,
+    KA_SESSION,
+    KA_SESSION_DATA,
+    NOW,
+    OTHER,
+    PASSWORD,
+)
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,26 +26,7 @@ from authkit_middleware.core import iron
 from authkit_middleware.core.errors import SealError
 from authkit_middleware.core.seal import Sealer
 
-PASSWORD = "a-test-password-that-is-long-enough!!"
-OTHER = "another-test-password-long-enough-too"
 SECRET = PASSWORD.encode()
-NOW = 1_700_000_000.0
-
-# iron-session 8.0.4 sealData(data, {password, ttl: 0}), as in test_iron.py.
-KA_PASSWORD = "known-answer-password-for-tests-0123456789"
-KA_SESSION = (
-    "Fe26.2*1*fa44338ddd6921db8aa812a869f4be6e5193190aa51ccb53e47d494e0748f02c"
-    "*wntl9_qeiQPI6q-G-Jwacg*sMiQS14DpH0-5YQXHajqqHyXMDyDBjolnAnIZ92dry0uk_aZWHx5XeSFCoie1sNx"
-    "feK8EKRb8aQb7cHxPseTT87k_KlOIxN33DhNnnDe7OMy5y1Xxhzy0lhLsTNT_ZGvBu06JRSB9Cquq-K2QGqxQ-8"
-    "tuIX8fMn7Vx26BhIARGA**b5236f5af778d98eb3004340dc8773917d53af09da07d82d167b7e81385b4f29"
-    "*AqqRXEKAo8naGiMqIUaoOIutb8yW1UvAE8J9I9T8GcY~2"
-)
-KA_SESSION_DATA = {
-    "accessToken": "at_01",
-    "refreshToken": "rt_01",
-    "user": {"id": "user_01", "firstName": "Zoë", "emoji": "🔐"},
-    "impersonator": None,
-}
 
 
 @pytest.fixture(autouse=True)

@@ -11,14 +11,13 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from authkit_test_support.iron_vectors import NOW, PASSWORD
 
 from authkit_middleware.core import iron
 from authkit_middleware.core.errors import SealError
 from authkit_middleware.core.seal import Sealer
 
-PASSWORD = "a-test-password-that-is-long-enough!!"
 OLD = "an-older-test-password-long-enough-too"
-NOW = 1_700_000_000.0
 
 
 @pytest.fixture(autouse=True)

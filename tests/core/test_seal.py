@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 import pytest
+from authkit_test_support.strategies import json_objects
 from cryptography.fernet import Fernet
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,19 +21,6 @@ KEY1 = "8DsRzB7dB0Jd9KpAEdMUY7Y3H8CkRyOhPnqRgvCfyXc="
 KEY2 = "QnWKAJMQ3L4xJ3ZqyFBjQzm0sVb2V7Y1a7N8SxkZ3yE="
 NOW = 1_700_000_000.0
 FORMATS = ["iron", "fernet"]
-
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
-    ),
-    max_leaves=12,
-)
-json_objects = st.dictionaries(st.text(max_size=10), json_values, max_size=6)
 
 
 def sealer(fmt: str, *passwords: str) -> Sealer:
@@ -51,7 +39,7 @@ def test_keys_are_real_fernet_keys() -> None:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 @settings(max_examples=100, deadline=None)
-@given(data=json_objects)
+@given(data=json_objects())
 def test_round_trip_any_json_object(fmt: str, data: dict[str, Any]) -> None:
     s = sealer(fmt)
     sealed = s.seal(data, now=NOW)
