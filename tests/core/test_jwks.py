@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import itertools
 import random
 from typing import Any
 
 import pytest
+from authkit_test_support.encoding import b64url
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,12 +16,8 @@ from hypothesis import strategies as st
 from authkit_middleware.core.jwks import JWKSCache, KeySet
 
 
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def b64int(value: int) -> str:
-    return b64(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+    return b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
 
 
 def jwk(key: rsa.RSAPrivateKey | rsa.RSAPublicKey, kid: str | None, **extra: Any) -> dict[str, Any]:
@@ -84,8 +80,8 @@ def test_unusable_keys_are_skipped(key_a: rsa.RSAPrivateKey, tiny_key: rsa.RSAPr
         jwk(key_a, "int-n", n=12345),
         jwk(key_a, "zero-e", e="AA"),
         jwk(key_a, "even-e", e=b64int(65536)),
-        jwk(key_a, "huge-e", e=b64(b"\x01" * 64)),
-        jwk(key_a, "huge-n", n=b64(b"\xff" * 2048)),
+        jwk(key_a, "huge-e", e=b64url(b"\x01" * 64)),
+        jwk(key_a, "huge-n", n=b64url(b"\xff" * 2048)),
         jwk(key_a, None),  # no kid while several keys exist
         {**jwk(key_a, "x"), "kid": 7},
         {**jwk(key_a, "x"), "kid": ""},

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
+from authkit_test_support.compare import same_answer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -266,17 +267,6 @@ def test_decode_session_answers_as_the_rule(payload: dict[str, Any]) -> None:
 
 
 # -- User built without the dataclass constructor ------------------------------------------
-
-
-def same_answer(fn: Callable[[Any], Any], built: Any, made: Any) -> bool:
-    """``fn`` answers alike for both: equal values, or the same error class."""
-    try:
-        expected: Any = fn(made)
-    except Exception as exc:
-        with pytest.raises(type(exc)):
-            fn(built)
-        return True
-    return bool(fn(built) == expected)
 
 
 def test_built_user_is_an_ordinary_user() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import hmac
@@ -12,6 +11,7 @@ from typing import Any
 
 import jwt
 import pytest
+from authkit_test_support.encoding import b64url
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from hypothesis import HealthCheck, given, settings
@@ -37,12 +37,8 @@ KID = "key_01TEST"
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def b64json(value: Any) -> str:
-    return b64(json.dumps(value, separators=(",", ":")).encode())
+    return b64url(json.dumps(value, separators=(",", ":")).encode())
 
 
 def claims(**overrides: Any) -> dict[str, Any]:
@@ -69,7 +65,7 @@ def rs256(key: rsa.RSAPrivateKey, payload: Any, header: dict[str, Any] | None = 
     hdr = {"alg": "RS256", "typ": "JWT", "kid": KID} if header is None else header
     signing_input = f"{b64json(hdr)}.{b64json(payload)}"
     sig = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-    return f"{signing_input}.{b64(sig)}"
+    return f"{signing_input}.{b64url(sig)}"
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +147,7 @@ def test_key_url_headers_are_ignored(
         "kid": KID,
         "jku": "https://evil.example/jwks",
         "x5u": "https://evil.example/cert",
-        "jwk": {"kty": "RSA", "n": b64(pub.n.to_bytes(256, "big")), "e": "AQAB"},
+        "jwk": {"kty": "RSA", "n": b64url(pub.n.to_bytes(256, "big")), "e": "AQAB"},
         "x5c": ["MIIB"],
     }
     assert verify(rs256(private_key, claims(), header), public_key)
@@ -177,11 +173,11 @@ def test_hs256_with_public_key_pem_as_secret_rejected(public_key: rsa.RSAPublicK
     for secret in (pem, pem.strip()):
         signing_input = f"{b64json({'alg': 'HS256', 'typ': 'JWT', 'kid': KID})}.{b64json(claims())}"
         mac = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
-        assert code_of(f"{signing_input}.{b64(mac)}", public_key) == "alg_not_allowed"
+        assert code_of(f"{signing_input}.{b64url(mac)}", public_key) == "alg_not_allowed"
         # Even lying about alg does not help: the HMAC is no RSA signature.
         forged = f"{b64json({'alg': 'RS256', 'kid': KID})}.{b64json(claims())}"
         mac = hmac.new(secret, forged.encode(), hashlib.sha256).digest()
-        assert code_of(f"{forged}.{b64(mac)}", public_key) == "bad_signature"
+        assert code_of(f"{forged}.{b64url(mac)}", public_key) == "bad_signature"
 
 
 def test_rs512_rejected(private_key: rsa.RSAPrivateKey, public_key: rsa.RSAPublicKey) -> None:
@@ -199,7 +195,7 @@ def test_ps256_rejected(private_key: rsa.RSAPrivateKey, public_key: rsa.RSAPubli
         padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
         hashes.SHA256(),
     )
-    assert code_of(f"{signing_input}.{b64(sig)}", public_key) == "bad_signature"
+    assert code_of(f"{signing_input}.{b64url(sig)}", public_key) == "bad_signature"
 
 
 def test_es256_rejected(public_key: rsa.RSAPublicKey) -> None:
@@ -213,7 +209,7 @@ def test_rs256_with_sha512_signature_rejected(
 ) -> None:
     signing_input = f"{b64json({'alg': 'RS256', 'kid': KID})}.{b64json(claims())}"
     sig = private_key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA512())
-    assert code_of(f"{signing_input}.{b64(sig)}", public_key) == "bad_signature"
+    assert code_of(f"{signing_input}.{b64url(sig)}", public_key) == "bad_signature"
 
 
 # -- signature and key choice (F3) ------------------------------------------------------------
@@ -241,8 +237,8 @@ def _cache_with(public_key: rsa.RSAPublicKey, kid: str = KID) -> JWKSCache:
         "alg": "RS256",
         "use": "sig",
         "kid": kid,
-        "n": b64(nums.n.to_bytes((nums.n.bit_length() + 7) // 8, "big")),
-        "e": b64(nums.e.to_bytes(3, "big")),
+        "n": b64url(nums.n.to_bytes((nums.n.bit_length() + 7) // 8, "big")),
+        "e": b64url(nums.e.to_bytes(3, "big")),
     }
     cache = JWKSCache()
     cache.store({"keys": [jwk]}, NOW)
@@ -349,9 +345,9 @@ def test_nan_and_infinity_literals_rejected(private_key: rsa.RSAPrivateKey) -> N
         payload = json.dumps(claims()).replace(f'"exp": {int(NOW) + 290}', f'"exp": {literal}')
         assert literal in payload
         hdr = b64json({"alg": "RS256", "kid": KID})
-        signing_input = f"{hdr}.{b64(payload.encode())}"
+        signing_input = f"{hdr}.{b64url(payload.encode())}"
         sig = private_key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-        tok = f"{signing_input}.{b64(sig)}"
+        tok = f"{signing_input}.{b64url(sig)}"
         assert code_of(tok, private_key.public_key()) == "malformed_token"
 
 
@@ -441,13 +437,13 @@ def test_malformed_shapes(token: str, public_key: rsa.RSAPublicKey) -> None:
         f"{token}\n",
         f"{h}.{p}!.{s}",
         f"{h}.{p[:-1]}.{s}" if len(p) % 4 == 2 else f"{h}.{p}A.{s}",
-        f"{b64(b'not json')}.{p}.{s}",
+        f"{b64url(b'not json')}.{p}.{s}",
         f"{b64json([1, 2])}.{p}.{s}",
         f"{b64json('RS256')}.{p}.{s}",
-        f"{b64(b'{' * 2000)}.{p}.{s}",
-        f"{b64(b'[' * 5000)}.{p}.{s}",
-        f"{b64(json.dumps({'alg': 'RS256'}).encode('utf-16'))}.{p}.{s}",
-        f"{b64(bytes([0xFF, 0xFE]))}.{p}.{s}",
+        f"{b64url(b'{' * 2000)}.{p}.{s}",
+        f"{b64url(b'[' * 5000)}.{p}.{s}",
+        f"{b64url(json.dumps({'alg': 'RS256'}).encode('utf-16'))}.{p}.{s}",
+        f"{b64url(bytes([0xFF, 0xFE]))}.{p}.{s}",
         f"{h}.{p}.{s}" + "A" * MAX_TOKEN_LENGTH,
         "é".join(token.split(".")),
     ]

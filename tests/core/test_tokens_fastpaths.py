@@ -10,7 +10,6 @@ accepts or refuses on demand, so that every claim rule is reachable.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import copy
 import dataclasses
@@ -23,6 +22,8 @@ from types import MappingProxyType
 from typing import Any, cast
 
 import pytest
+from authkit_test_support.compare import same_answer
+from authkit_test_support.encoding import b64url
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from hypothesis import given, settings
@@ -218,10 +219,6 @@ def outcome(fn: Callable[[], Any]) -> tuple[Any, ...]:
         return ("other_error", type(exc))
 
 
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 WHITESPACE = st.text(alphabet=" \t\n\r\x0b\x0c\xa0", max_size=3)
 
 JUNK = st.one_of(
@@ -269,7 +266,7 @@ def json_segment(draw: st.DrawFn, values: st.SearchStrategy[Any]) -> str:
     or not, or followed by junk), sometimes another JSON value or arbitrary bytes."""
     kind = draw(st.sampled_from(["json"] * 6 + ["spaced", "trailing", "other", "bytes"]))
     if kind == "bytes":
-        return b64(draw(st.binary(max_size=40)))
+        return b64url(draw(st.binary(max_size=40)))
     if kind == "other":
         text = json.dumps(draw(JUNK))
     else:
@@ -279,17 +276,17 @@ def json_segment(draw: st.DrawFn, values: st.SearchStrategy[Any]) -> str:
         text = draw(WHITESPACE) + text + draw(WHITESPACE)
     elif kind == "trailing":
         text += draw(st.sampled_from(["x", "}", " 1", "\n{}", "\x00"]))
-    return b64(text.encode("utf-8", "surrogatepass"))
+    return b64url(text.encode("utf-8", "surrogatepass"))
 
 
-GOOD_HEADER = b64(b'{"alg":"RS256","kid":"k1","typ":"JWT"}')
+GOOD_HEADER = b64url(b'{"alg":"RS256","kid":"k1","typ":"JWT"}')
 
 
 @st.composite
 def token_text(draw: st.DrawFn) -> str:
     header = draw(st.one_of(st.just(GOOD_HEADER), json_segment(HEADER)))
     payload = draw(json_segment(CLAIMS))
-    signature = draw(st.one_of(st.binary(min_size=1, max_size=40).map(b64), st.just("")))
+    signature = draw(st.one_of(st.binary(min_size=1, max_size=40).map(b64url), st.just("")))
     token = f"{header}.{payload}.{signature}"
     if draw(st.integers(min_value=0, max_value=3)) == 3:
         # Damage: a character or two replaced (base64url or not, dots and padding too).
@@ -366,8 +363,8 @@ FULL_CLAIMS = st.fixed_dictionaries(
 def test_claim_rules_answer_as_the_reference(
     claims: dict[str, Any], options: dict[str, Any]
 ) -> None:
-    payload = b64(json.dumps(claims).encode())
-    token = f"{GOOD_HEADER}.{payload}.{b64(b'signature')}"
+    payload = b64url(json.dumps(claims).encode())
+    token = f"{GOOD_HEADER}.{payload}.{b64url(b'signature')}"
     expected = outcome(lambda: ref_verify(token, StandInKey(True), **options))
     got = outcome(
         lambda: verify_access_token(token, cast(RSAPublicKey, StandInKey(True)), **options)
@@ -388,11 +385,11 @@ def test_decode_unverified_header_answers_as_the_reference(token: str) -> None:
 
 
 def test_verify_answers_as_the_reference_on_a_real_shape() -> None:
-    header = b64(b'{"alg":"RS256","kid":"k1","typ":"JWT"}')
-    payload = b64(
+    header = b64url(b'{"alg":"RS256","kid":"k1","typ":"JWT"}')
+    payload = b64url(
         json.dumps({"iss": ISS, "sub": "user_01", "exp": int(NOW) + 60, "iat": int(NOW)}).encode()
     )
-    token = f"{header}.{payload}.{b64(b'sig')}"
+    token = f"{header}.{payload}.{b64url(b'sig')}"
     got = verify_access_token(
         token, cast(RSAPublicKey, StandInKey(True)), now=NOW, leeway=0.0, issuer=ISS
     )
@@ -466,7 +463,7 @@ def test_split_token_edge_cases(token: str) -> None:
     )
 )
 def test_json_object_answers_as_decode(text: str) -> None:
-    segment = b64(text.encode("utf-8", "surrogatepass")).encode()
+    segment = b64url(text.encode("utf-8", "surrogatepass")).encode()
     expected = outcome(lambda: ref_json_object(segment, "payload"))
     assert outcome(lambda: tokens._json_object(segment, "payload")) == expected
 
@@ -479,9 +476,9 @@ def judge_freshly(segment: bytes) -> None:
 
 
 def test_header_cache_is_bounded_and_answers_like_a_fresh_check() -> None:
-    segments = [b64(json.dumps({"alg": "RS256", "kid": f"k{i}"}).encode()) for i in range(300)]
-    segments += [b64(json.dumps({"alg": "HS256", "kid": i}).encode()) for i in range(50)]
-    segments += [b64(f"not json {i}".encode()) for i in range(50)]
+    segments = [b64url(json.dumps({"alg": "RS256", "kid": f"k{i}"}).encode()) for i in range(300)]
+    segments += [b64url(json.dumps({"alg": "HS256", "kid": i}).encode()) for i in range(50)]
+    segments += [b64url(f"not json {i}".encode()) for i in range(50)]
     for _ in range(2):
         for seg in segments:
             token = f"{seg}.eyJ9.c2ln"
@@ -495,7 +492,7 @@ def test_header_cache_is_bounded_and_answers_like_a_fresh_check() -> None:
 
 
 def test_cached_rejection_raises_a_new_error_each_time() -> None:
-    token = b64(b'{"alg":"none"}') + ".eyJ9."
+    token = b64url(b'{"alg":"none"}') + ".eyJ9."
     key = cast(RSAPublicKey, StandInKey(True))
     errors = []
     for _ in range(3):
@@ -587,17 +584,6 @@ def auth_fields(claims: dict[str, Any]) -> tuple[Any, ...]:
         1_900_000_000,
         "cookie",
     )
-
-
-def same_answer(fn: Callable[[Any], Any], built: Any, made: Any) -> bool:
-    """``fn`` answers alike for both: equal values, or the same error class."""
-    try:
-        expected: Any = fn(made)
-    except Exception as exc:
-        with pytest.raises(type(exc)):
-            fn(built)
-        return True
-    return bool(fn(built) == expected)
 
 
 def test_built_auth_is_an_ordinary_auth() -> None:

@@ -4,7 +4,6 @@ never authenticated with the forged claims."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -13,6 +12,7 @@ from typing import Any
 
 import jwt
 import pytest
+from authkit_test_support.encoding import b64url
 from cryptography.hazmat.primitives import serialization
 from sechelpers import SESSION_COOKIE, Harness, check_safe, make_harness, seal_session
 
@@ -21,12 +21,8 @@ from authkit_middleware.emulator import Emulator, EmulatorServer, SigningKey
 pytestmark = pytest.mark.category("forged-tokens")
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def _unsigned(header: dict[str, Any], claims: dict[str, Any]) -> str:
-    return _b64(json.dumps(header).encode()) + "." + _b64(json.dumps(claims).encode())
+    return b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
 
 
 _STRANGER: list[SigningKey] = []
@@ -47,7 +43,7 @@ def forged_tokens(emulator: Emulator, claims: dict[str, Any]) -> dict[str, str]:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     hs_head = _unsigned({"alg": "HS256", "typ": "JWT", "kid": kid}, claims)
-    hs_sig = _b64(hmac.new(pem, hs_head.encode(), hashlib.sha256).digest())
+    hs_sig = b64url(hmac.new(pem, hs_head.encode(), hashlib.sha256).digest())
     stranger = _stranger()
 
     def sign(**changes: Any) -> str:
