@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from bearer_support import Client, config_for
+from authkit_test_support.bearer import Client, config_for, organization_id
+from authkit_test_support.environment import loopback_without_proxy
 
 from authkit_middleware.core.auth import Auth
 from authkit_middleware.core.guards import requirement, verdict
@@ -16,8 +17,7 @@ from authkit_middleware.emulator.server import EmulatorServer
 
 @pytest.fixture(autouse=True)
 def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost,::1")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost,::1")
+    loopback_without_proxy(monkeypatch)
 
 
 @pytest.fixture
@@ -34,15 +34,10 @@ def emulator(server: EmulatorServer) -> Emulator:
 @pytest.fixture
 def sessions(emulator: Emulator) -> dict[str, dict[str, Any]]:
     """alice as Acme admin (pro-plan, new-dashboard), alice as Globex member, bob (no org)."""
-
-    def org(name: str) -> str:
-        found = emulator.get_organization(name)
-        assert found is not None
-        return str(found["id"])
-
+    acme, globex = organization_id(emulator, "Acme Inc"), organization_id(emulator, "Globex")
     return {
-        "acme": emulator.issue_session("alice@example.com", organization_id=org("Acme Inc")),
-        "globex": emulator.issue_session("alice@example.com", organization_id=org("Globex")),
+        "acme": emulator.issue_session("alice@example.com", organization_id=acme),
+        "globex": emulator.issue_session("alice@example.com", organization_id=globex),
         "bob": emulator.issue_session("bob@example.com"),
     }
 

@@ -7,15 +7,18 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from bearer_support import (
+from authkit_test_support.bearer import (
     Client,
+    client_factory,
     config_for,
     forge_alg_none,
     forge_hs256_with_public_key,
     forge_other_key_same_kid,
+    organization_id,
     sign,
     user_claims,
 )
+from authkit_test_support.environment import loopback_without_proxy
 
 import authkit_middleware.core.engine as engine_module
 from authkit_middleware.emulator import Emulator
@@ -26,8 +29,7 @@ MakeClient = Callable[..., Client]
 
 @pytest.fixture(autouse=True)
 def _no_proxy_no_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost,::1")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost,::1")
+    loopback_without_proxy(monkeypatch)
 
 
 @pytest.fixture
@@ -43,22 +45,8 @@ def emulator(server: EmulatorServer) -> Emulator:
 
 @pytest.fixture(params=["asgi", "wsgi"])
 def make_client(request: pytest.FixtureRequest, server: EmulatorServer) -> Iterator[MakeClient]:
-    clients: list[Client] = []
-
-    def make(**options: Any) -> Client:
-        client = Client(request.param, config_for(server, **options))
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
-
-
-def org_id(emulator: Emulator, name: str) -> str:
-    org = emulator.get_organization(name)
-    assert org is not None
-    return str(org["id"])
+    with client_factory(request.param, server) as make:
+        yield make
 
 
 def assert_invalid_token(response: Any, code: str | None = None) -> None:
@@ -80,7 +68,7 @@ def test_emulator_access_token_is_accepted_with_the_claims_as_auth(
     make_client: MakeClient, emulator: Emulator
 ) -> None:
     client = make_client()
-    acme = org_id(emulator, "Acme Inc")
+    acme = organization_id(emulator, "Acme Inc")
     tokens = emulator.issue_session("alice@example.com", organization_id=acme)
     response = client.get("/api/me", token=tokens["access_token"])
     assert response.status_code == 200, response.text
@@ -384,7 +372,7 @@ def test_path_rules_apply_to_bearer_requests_with_insufficient_scope(
         permission_rules={"/admin/*": ("members:manage",)},
         entitlement_rules={"/api/*": ("pro-plan",)},
     )
-    acme, globex = org_id(emulator, "Acme Inc"), org_id(emulator, "Globex")
+    acme, globex = organization_id(emulator, "Acme Inc"), organization_id(emulator, "Globex")
     admin = emulator.issue_session("alice@example.com", organization_id=acme)["access_token"]
     member = emulator.issue_session("alice@example.com", organization_id=globex)["access_token"]
     assert client.get("/admin/panel", token=admin).status_code == 200
@@ -398,7 +386,7 @@ def test_path_rules_apply_to_bearer_requests_with_insufficient_scope(
 
 def test_feature_flag_rules(make_client: MakeClient, emulator: Emulator) -> None:
     client = make_client(feature_flag_rules={"/api/*": ("new-dashboard",)})
-    acme, globex = org_id(emulator, "Acme Inc"), org_id(emulator, "Globex")
+    acme, globex = organization_id(emulator, "Acme Inc"), organization_id(emulator, "Globex")
     on = emulator.issue_session("alice@example.com", organization_id=acme)
     off = emulator.issue_session("alice@example.com", organization_id=globex)
     assert client.get("/api/me", token=on["access_token"]).status_code == 200

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bearer"))
-
-from bearer_support import ORIGIN, Client, config_for
+from authkit_test_support.bearer import ORIGIN, Client, client_factory, config_for
+from authkit_test_support.bearer import organization_id as org
+from authkit_test_support.environment import loopback_without_proxy
 
 from authkit_middleware.core.engine import AuthKit
 from authkit_middleware.core.http import RequestInfo
@@ -33,8 +30,7 @@ MakeClient = Callable[..., Client]
 
 @pytest.fixture(autouse=True)
 def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost,::1")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost,::1")
+    loopback_without_proxy(monkeypatch)
 
 
 @pytest.fixture
@@ -56,22 +52,8 @@ def emulator(server: EmulatorServer) -> Emulator:
 
 @pytest.fixture(params=["asgi", "wsgi"])
 def make_client(request: pytest.FixtureRequest, server: EmulatorServer) -> Iterator[MakeClient]:
-    clients: list[Client] = []
-
-    def make(**options: Any) -> Client:
-        client = Client(request.param, config_for(server, **options))
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
-
-
-def org(emulator: Emulator, name: str) -> str:
-    found = emulator.get_organization(name)
-    assert found is not None
-    return str(found["id"])
+    with client_factory(request.param, server) as make:
+        yield make
 
 
 def cookie_from(response: httpx.Response) -> str:

@@ -1,4 +1,4 @@
-"""Apps, clients and token forgery shared by the bearer tests.
+"""Apps, clients and token forgery shared by the bearer and organisation tests.
 
 Both adapters are exercised in-process through httpx transports (ASGI: a Starlette
 app under ``AuthKitMiddleware``; WSGI: a Flask app under ``AuthKitWSGIMiddleware``),
@@ -9,11 +9,12 @@ while the middleware talks to the emulator over real loopback HTTP with the real
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -24,25 +25,22 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from authkit_middleware import AuthKitMiddleware, AuthKitWSGIMiddleware
 from authkit_middleware.core.auth import Auth
 from authkit_middleware.core.config import AuthKitConfig
-from authkit_middleware.core.session import TokenResponse, encode_session
 from authkit_middleware.emulator import Emulator
 from authkit_middleware.emulator.server import EmulatorServer
 
+from .encoding import b64url
+from .middleware import ORIGIN, emulator_settings, seal_session
+
 PASSWORD = "correct-horse-battery-staple-0123456789"
-ORIGIN = "http://localhost:3000"
 JSON_ACCEPT = "application/json"
 
 
 def config_for(server: EmulatorServer, **options: Any) -> AuthKitConfig:
+    """The config of the bearer tests' apps: ``/api/*`` protected unless ``options``
+    say otherwise, a 2 s request timeout."""
     options.setdefault("protected_paths", ("/api/*",))
     return AuthKitConfig(
-        api_key=server.api_key,
-        client_id=server.client_id,
-        base_url=server.base_url,
-        redirect_uri=f"{ORIGIN}/callback",
-        cookie_password=PASSWORD,
-        request_timeout=2.0,
-        **options,
+        **emulator_settings(server, cookie_password=PASSWORD, request_timeout=2.0, **options)
     )
 
 
@@ -152,8 +150,7 @@ class Client:
 
     def seal(self, tokens: dict[str, Any]) -> str:
         """A session cookie value, as the callback would have written it."""
-        session = TokenResponse.from_dict(tokens).to_session()
-        return str(self.kit.sealer.seal(encode_session(session, camel=True), purpose="session"))
+        return seal_session(self.kit, tokens)
 
     def close(self) -> None:
         if self.loop is not None:
@@ -165,11 +162,32 @@ class Client:
             self.middleware.driver.client.close()
 
 
+@contextmanager
+def client_factory(kind: str, server: EmulatorServer) -> Iterator[Callable[..., Client]]:
+    """``make(**options)``: a :class:`Client` of ``kind`` ("asgi" or "wsgi") configured by
+    :func:`config_for` (``server``, ``options``); every client made is closed on exit."""
+    clients: list[Client] = []
+
+    def make(**options: Any) -> Client:
+        client = Client(kind, config_for(server, **options))
+        clients.append(client)
+        return client
+
+    try:
+        yield make
+    finally:
+        for client in clients:
+            client.close()
+
+
+def organization_id(emulator: Emulator, name: str) -> str:
+    """The id of the emulator's organisation called ``name`` (which must exist)."""
+    found = emulator.get_organization(name)
+    assert found is not None
+    return str(found["id"])
+
+
 # --------------------------------------------------------------------------- tokens
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def user_claims(emulator: Emulator, **overrides: Any) -> dict[str, Any]:
@@ -197,7 +215,7 @@ def sign(emulator: Emulator, claims: dict[str, Any]) -> str:
 
 def forge_alg_none(emulator: Emulator, claims: dict[str, Any]) -> str:
     header = {"alg": "none", "typ": "JWT", "kid": emulator.keys.signer.kid}
-    return f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}."
+    return f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}."
 
 
 def forge_hs256_with_public_key(emulator: Emulator, claims: dict[str, Any]) -> str:
@@ -206,9 +224,9 @@ def forge_hs256_with_public_key(emulator: Emulator, claims: dict[str, Any]) -> s
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     header = {"alg": "HS256", "typ": "JWT", "kid": emulator.keys.signer.kid}
-    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
+    signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
     mac = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{b64(mac)}"
+    return f"{signing_input}.{b64url(mac)}"
 
 
 def forge_other_key_same_kid(emulator: Emulator, claims: dict[str, Any]) -> str:
