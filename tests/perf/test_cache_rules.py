@@ -9,82 +9,47 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from authkit_test_support.clock import Clock
+from authkit_test_support.middleware import (
+    call_wsgi,
+    emulator_settings,
+    get_environ,
+    in_or_out_app,
+    seal_session,
+)
 
 from authkit_middleware import AuthKitWSGIMiddleware
 from authkit_middleware.core.auth import ANONYMOUS, Auth, User
 from authkit_middleware.core.caches import SessionCache
 from authkit_middleware.core.http import RequestInfo
-from authkit_middleware.core.session import TokenResponse, encode_session
 from authkit_middleware.core.tokens import unverified_claims
-from authkit_middleware.emulator import Emulator
 from authkit_middleware.emulator.server import EmulatorServer
 
 PASSWORD = "perf-tests-cookie-password-0123456789abcdef"
 EMAIL = "alice@example.com"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with Emulator(access_token_ttl=300).serve() as srv:
-        yield srv
-
-
-def _app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-    auth = environ["authkit"]
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"in" if auth.is_authenticated else b"out"]
-
-
 def _middleware(server: EmulatorServer, clock: Clock, **options: Any) -> AuthKitWSGIMiddleware:
-    mw = AuthKitWSGIMiddleware(
-        _app,
-        api_key=server.api_key,
-        client_id=server.client_id,
-        base_url=server.base_url,
-        redirect_uri="http://localhost:3000/callback",
-        cookie_password=PASSWORD,
-        protected_paths=("/dash",),
-        **options,
+    settings = emulator_settings(
+        server, cookie_password=PASSWORD, protected_paths=("/dash",), **options
     )
+    mw = AuthKitWSGIMiddleware(in_or_out_app, **settings)
     mw.kit.clock = clock
     return mw
 
 
 def _cookie(mw: AuthKitWSGIMiddleware, server: EmulatorServer) -> str:
-    tokens = server.emulator.issue_session(EMAIL)
-    session = TokenResponse.from_dict(tokens).to_session()
-    return str(mw.kit.sealer.seal(encode_session(session, camel=True), purpose="session"))
+    return seal_session(mw.kit, server.emulator.issue_session(EMAIL))
 
 
 def _get(mw: AuthKitWSGIMiddleware, value: str | None, path: str = "/dash") -> tuple[str, bytes]:
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": path,
-        "SCRIPT_NAME": "",
-        "QUERY_STRING": "",
-        "HTTP_ACCEPT": "application/json",
-    }
-    if value is not None:
-        environ["HTTP_COOKIE"] = f"theme=dark; wos-session={value}"
-    seen: list[str] = []
-
-    def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
-        seen.append(status)
-
-    body = b"".join(mw(environ, start_response))
-    return seen[0], body
+    """GET ``path`` with the session cookie ``value`` behind another cookie."""
+    cookie = None if value is None else f"theme=dark; wos-session={value}"
+    answer = call_wsgi(mw, get_environ(path, cookie=cookie))
+    return answer.status, answer.body
 
 
 def _count_verifications(mw: AuthKitWSGIMiddleware, monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -196,8 +161,7 @@ def test_revoked_session_is_verified_each_time(
     clock = Clock()
     mw = _middleware(server, clock)
     tokens = server.emulator.issue_session(EMAIL)
-    session = TokenResponse.from_dict(tokens).to_session()
-    value = str(mw.kit.sealer.seal(encode_session(session, camel=True), purpose="session"))
+    value = seal_session(mw.kit, tokens)
     assert server.emulator.revoke_session(unverified_claims(tokens["access_token"])["sid"])
     clock.offset = 3600
     calls = _count_verifications(mw, monkeypatch)

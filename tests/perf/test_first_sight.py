@@ -8,26 +8,23 @@ already opened: each cookie is unsealed once per request, whatever happens.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from authkit_test_support.middleware import (
+    call_wsgi,
+    emulator_settings,
+    get_environ,
+    seal_session,
+)
 
 from authkit_middleware import AuthKitWSGIMiddleware
-from authkit_middleware.core.session import TokenResponse, encode_session
 from authkit_middleware.core.tokens import unverified_claims
-from authkit_middleware.emulator import Emulator
 from authkit_middleware.emulator.server import EmulatorServer
 from authkit_middleware.testing import mint_session
 
 OLD = "first-sight-old-password-0123456789abcdefgh"
 NEW = "first-sight-new-password-0123456789abcdefgh"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with Emulator(access_token_ttl=300).serve() as srv:
-        yield srv
 
 
 def _middleware(server: EmulatorServer, **options: Any) -> AuthKitWSGIMiddleware:
@@ -37,31 +34,23 @@ def _middleware(server: EmulatorServer, **options: Any) -> AuthKitWSGIMiddleware
         return [auth.user.email.encode() if auth.is_authenticated else b"out"]
 
     settings: dict[str, Any] = {
-        "api_key": server.api_key,
-        "client_id": server.client_id,
-        "base_url": server.base_url,
-        "redirect_uri": "http://localhost:3000/callback",
         "cookie_password": NEW,
         "protected_paths": ("/dash", "/admin", "/root"),
         "permission_rules": {"/admin": ["widgets:write"], "/root": ["nobody:has-this"]},
+        **options,
     }
-    settings.update(options)
-    return AuthKitWSGIMiddleware(app, **settings)
-
-
-def _seal(mw: AuthKitWSGIMiddleware, tokens: dict[str, Any]) -> str:
-    session = TokenResponse.from_dict(tokens).to_session()
-    return str(mw.kit.sealer.seal(encode_session(session, camel=True), purpose="session"))
+    return AuthKitWSGIMiddleware(app, **emulator_settings(server, **settings))
 
 
 def _warm(mw: AuthKitWSGIMiddleware, server: EmulatorServer) -> None:
     """One request first, so that the signing keys are held (no JWKS fetch due)."""
+    cookie = seal_session(mw.kit, server.emulator.issue_session("bob@example.com"))
     environ = {
         "REQUEST_METHOD": "GET",
         "PATH_INFO": "/dash",
-        "HTTP_COOKIE": "wos-session=" + _seal(mw, server.emulator.issue_session("bob@example.com")),
+        "HTTP_COOKIE": "wos-session=" + cookie,
     }
-    b"".join(mw(environ, lambda status, headers, exc_info=None: None))
+    call_wsgi(mw, environ)
 
 
 class Seen:
@@ -86,21 +75,9 @@ class Seen:
 
     def get(self, cookie: str, path: str = "/dash") -> tuple[str, list[str], bytes]:
         self.unseals = self.full_path = 0
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": path,
-            "SCRIPT_NAME": "",
-            "QUERY_STRING": "",
-            "HTTP_ACCEPT": "application/json",
-            "HTTP_COOKIE": f"theme=dark; wos-session={cookie}",
-        }
-        seen: list[Any] = []
-
-        def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
-            seen.append((status, [v for k, v in headers if k.lower() == "set-cookie"]))
-
-        body = b"".join(self.mw(environ, start_response))
-        return seen[0][0], seen[0][1], body
+        environ = get_environ(path, cookie=f"theme=dark; wos-session={cookie}")
+        answer = call_wsgi(self.mw, environ)
+        return answer.status, answer.set_cookies, answer.body
 
 
 def test_a_plain_new_cookie_is_verified_in_the_lane(
@@ -109,7 +86,7 @@ def test_a_plain_new_cookie_is_verified_in_the_lane(
     mw = _middleware(server)
     _warm(mw, server)
     seen = Seen(mw, monkeypatch)
-    cookie = _seal(mw, server.emulator.issue_session("alice@example.com"))
+    cookie = seal_session(mw.kit, server.emulator.issue_session("alice@example.com"))
     assert seen.get(cookie) == ("200 OK", [], b"alice@example.com")
     assert (seen.unseals, seen.full_path) == (1, 0)
     assert seen.get(cookie)[0] == "200 OK"
@@ -124,9 +101,9 @@ def test_a_path_with_permissions_verifies_once_and_decides_on_the_full_path(
     seen = Seen(mw, monkeypatch)
     alice = server.emulator.issue_session("alice@example.com")
     assert "widgets:write" in unverified_claims(alice["access_token"])["permissions"]
-    assert seen.get(_seal(mw, alice), "/admin")[0] == "200 OK"
+    assert seen.get(seal_session(mw.kit, alice), "/admin")[0] == "200 OK"
     assert (seen.unseals, seen.full_path) == (1, 1)
-    again = _seal(mw, server.emulator.issue_session("alice@example.com"))
+    again = seal_session(mw.kit, server.emulator.issue_session("alice@example.com"))
     assert seen.get(again, "/root")[0].startswith("403")
     assert (seen.unseals, seen.full_path) == (1, 1)
 
@@ -137,7 +114,7 @@ def test_a_cookie_that_will_not_open_is_deleted_after_one_try(
     mw = _middleware(server)
     _warm(mw, server)
     seen = Seen(mw, monkeypatch)
-    good = _seal(mw, server.emulator.issue_session("alice@example.com"))
+    good = seal_session(mw.kit, server.emulator.issue_session("alice@example.com"))
     tampered = good[:40] + ("A" if good[40] != "A" else "B") + good[41:]
     status, cookies, _ = seen.get(tampered)
     assert status.startswith("401")
@@ -149,7 +126,7 @@ def test_an_old_password_cookie_is_resealed_after_one_unseal(
     server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     old = _middleware(server, cookie_password=OLD)
-    cookie = _seal(old, server.emulator.issue_session("alice@example.com"))
+    cookie = seal_session(old.kit, server.emulator.issue_session("alice@example.com"))
     mw = _middleware(server, cookie_password=(NEW, OLD))
     _warm(mw, server)
     seen = Seen(mw, monkeypatch)
@@ -180,7 +157,7 @@ def test_a_session_signed_out_here_is_refused_after_one_unseal(
     tokens = server.emulator.issue_session("alice@example.com")
     mw.kit._ended_sessions.put(unverified_claims(tokens["access_token"])["sid"], True, 1e12)
     seen = Seen(mw, monkeypatch)
-    status, cookies, _ = seen.get(_seal(mw, tokens))
+    status, cookies, _ = seen.get(seal_session(mw.kit, tokens))
     assert status.startswith("401")
     assert any(c.startswith("wos-session=;") for c in cookies), cookies
     assert (seen.unseals, seen.full_path) == (1, 1)
@@ -191,7 +168,7 @@ def test_a_cold_key_set_goes_to_the_full_path_which_fetches_it(
 ) -> None:
     mw = _middleware(server)  # a new middleware: no JWKS fetched yet
     seen = Seen(mw, monkeypatch)
-    cookie = _seal(mw, server.emulator.issue_session("alice@example.com"))
+    cookie = seal_session(mw.kit, server.emulator.issue_session("alice@example.com"))
     assert seen.get(cookie)[0] == "200 OK"
     assert (seen.unseals, seen.full_path) == (1, 1)
     assert mw.kit.sessions.get(cookie, time.time()) is not None

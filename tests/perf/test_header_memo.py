@@ -7,69 +7,41 @@ entry, never past its expiry, never after a sign-out removed the session, bounde
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
+from authkit_test_support.clock import Clock
+from authkit_test_support.middleware import (
+    ORIGIN,
+    call_wsgi,
+    emulator_settings,
+    get_environ,
+    in_or_out_app,
+    seal_session,
+)
 
 from authkit_middleware import AuthKitWSGIMiddleware
 from authkit_middleware.core.auth import ANONYMOUS, Auth, User
 from authkit_middleware.core.caches import SessionCache
-from authkit_middleware.core.session import TokenResponse, encode_session
-from authkit_middleware.emulator import Emulator
 from authkit_middleware.emulator.server import EmulatorServer
 
 PASSWORD = "perf-tests-cookie-password-0123456789abcdef"
 ALICE = Auth(user=User(id="user_alice"))
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with Emulator(access_token_ttl=300).serve() as srv:
-        yield srv
-
-
 def _middleware(server: EmulatorServer, **options: Any) -> AuthKitWSGIMiddleware:
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"in" if environ["authkit"].is_authenticated else b"out"]
-
-    return AuthKitWSGIMiddleware(
-        app,
-        api_key=server.api_key,
-        client_id=server.client_id,
-        base_url=server.base_url,
-        redirect_uri="http://localhost:3000/callback",
-        cookie_password=PASSWORD,
-        protected_paths=("/dash",),
-        **options,
+    settings = emulator_settings(
+        server, cookie_password=PASSWORD, protected_paths=("/dash",), **options
     )
+    return AuthKitWSGIMiddleware(in_or_out_app, **settings)
 
 
 def _cookie(mw: AuthKitWSGIMiddleware, server: EmulatorServer) -> str:
-    tokens = server.emulator.issue_session("alice@example.com")
-    session = TokenResponse.from_dict(tokens).to_session()
-    return str(mw.kit.sealer.seal(encode_session(session, camel=True), purpose="session"))
+    return seal_session(mw.kit, server.emulator.issue_session("alice@example.com"))
 
 
 def _get(mw: AuthKitWSGIMiddleware, header: str | None, path: str = "/dash") -> str:
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": path,
-        "SCRIPT_NAME": "",
-        "QUERY_STRING": "",
-        "HTTP_ACCEPT": "application/json",
-        "HTTP_ORIGIN": "http://localhost:3000",
-    }
-    if header is not None:
-        environ["HTTP_COOKIE"] = header
-    seen: list[str] = []
-
-    def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
-        seen.append(status)
-
-    b"".join(mw(environ, start_response))
-    return seen[0]
+    """The status of a GET of ``path`` with ``header`` as the whole Cookie header."""
+    return call_wsgi(mw, get_environ(path, cookie=header, HTTP_ORIGIN=ORIGIN)).status
 
 
 # --------------------------------------------------------------------------- unit
@@ -153,30 +125,25 @@ def test_sign_out_ends_the_memo_answer(server: EmulatorServer) -> None:
         "SCRIPT_NAME": "",
         "QUERY_STRING": "",
         "HTTP_ACCEPT": "application/json",
-        "HTTP_ORIGIN": "http://localhost:3000",
+        "HTTP_ORIGIN": ORIGIN,
         "HTTP_SEC_FETCH_SITE": "same-origin",
         "HTTP_COOKIE": header,
         "CONTENT_LENGTH": "0",
     }
-    seen: list[str] = []
-
-    def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
-        seen.append(status)
-
-    b"".join(mw(environ, start_response))
-    assert seen[0].startswith("200"), seen
+    status = call_wsgi(mw, environ).status
+    assert status.startswith("200"), status
     assert mw.kit.sessions.by_header(header, time.time()) is None
     # The same header again: verified afresh, and the ended session is refused.
     assert _get(mw, header).startswith("401")
 
 
 def test_memo_never_outlives_the_session(server: EmulatorServer) -> None:
-    offset = [0.0]
+    clock = Clock()
     mw = _middleware(server)
-    mw.kit.clock = lambda: time.time() + offset[0]
+    mw.kit.clock = clock
     header = f"wos-session={_cookie(mw, server)}"
     assert _get(mw, header).startswith("200")
     assert _get(mw, header).startswith("200")
     assert mw.kit.sessions.header_count() == 1
-    offset[0] = 400.0  # past the 300 s access token: no memo answer, a refresh instead
+    clock.offset = 400.0  # past the 300 s access token: no memo answer, a refresh instead
     assert mw.kit.fast_auth("/dash", "", header) is None
