@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
+from authkit_test_support.clock import Clock
+from authkit_test_support.middleware import emulator_settings, seal_session
 
 from authkit_middleware import AuthKitMiddleware, AuthKitWSGIMiddleware
 from authkit_middleware.core.auth import Auth
@@ -33,26 +35,15 @@ def server() -> Iterator[EmulatorServer]:
 
 
 def options(server: EmulatorServer, **extra: Any) -> dict[str, Any]:
-    return {
-        "api_key": server.api_key,
-        "client_id": server.client_id,
-        "base_url": server.base_url,
-        "redirect_uri": "http://localhost:3000/callback",
-        "cookie_password": PASSWORD,
-        "protected_paths": ("/private*",),
-        **extra,
-    }
+    return emulator_settings(
+        server, **{"cookie_password": PASSWORD, "protected_paths": ("/private*",), **extra}
+    )
 
 
 def session_cookie(server: EmulatorServer, middleware: Any) -> str:
     """A real session cookie for alice, sealed the way the middleware seals it."""
-    from authkit_middleware.core.session import TokenResponse, encode_session
-
     data = server.emulator.issue_session("alice@example.com")
-    session = TokenResponse.from_dict(data).to_session()
-    kit = middleware.kit
-    value = kit.sealer.seal(encode_session(session, camel=True), purpose="session")
-    return f"wos-session={value}"
+    return f"wos-session={seal_session(middleware.kit, data)}"
 
 
 # ---------------------------------------------------------------------- ASGI
@@ -225,9 +216,7 @@ def test_a_refresh_appends_its_set_cookie_after_the_apps_own(server: EmulatorSer
     inner = Recorder([(b"set-cookie", b"theme=dark; Path=/")])
     app = AuthKitMiddleware(inner, **options(server))
     cookie = session_cookie(server, app)
-    import time as _time
-
-    app.kit.clock = lambda: _time.time() + 290  # inside the refresh buffer
+    app.kit.clock = Clock(offset=290)  # inside the refresh buffer
     sent = run_asgi(app, http_scope("/open", cookie=cookie))
     cookies = [v for k, v in response_headers(sent) if k == "set-cookie"]
     assert cookies[0] == "theme=dark; Path=/"

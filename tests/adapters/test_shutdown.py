@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from authkit_test_support.middleware import emulator_settings
 from flask import Flask
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -38,15 +39,9 @@ def server() -> Iterator[EmulatorServer]:
 
 
 def options(server: EmulatorServer, **extra: Any) -> dict[str, Any]:
-    return {
-        "api_key": server.api_key,
-        "client_id": server.client_id,
-        "base_url": server.base_url,
-        "redirect_uri": "http://localhost:3000/callback",
-        "cookie_password": PASSWORD,
-        "protected_paths": ("/private",),
-        **extra,
-    }
+    return emulator_settings(
+        server, **{"cookie_password": PASSWORD, "protected_paths": ("/private",), **extra}
+    )
 
 
 def starlette_app() -> Starlette:
