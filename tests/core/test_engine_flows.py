@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from authkit_test_support.clock import Clock
 
 from authkit_middleware.core.config import AuthKitConfig
 from authkit_middleware.core.engine import AuthKit, Continue, Decision, Respond
@@ -29,19 +30,6 @@ from authkit_middleware.emulator.server import EmulatorServer
 PASSWORD = "correct-horse-battery-staple-0123456789"
 ORIGIN = "http://localhost:3000"
 HTML = "text/html,application/xhtml+xml"
-
-
-class Clock:
-    """Wall time plus an offset the test moves forward."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
 
 
 class Flow:

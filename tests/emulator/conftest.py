@@ -10,6 +10,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from authkit_test_support.environment import (
+    WORKOS_CLIENT_VARIABLES,
+    clear_workos_env,
+    loopback_without_proxy,
+)
 
 from authkit_middleware.emulator import Emulator, EmulatorServer
 
@@ -19,10 +24,8 @@ REDIRECT_URI = "http://localhost:3000/callback"
 @pytest.fixture(autouse=True)
 def _loopback_without_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     """httpx and urllib honour proxy variables; loopback must never go through one."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost,::1")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost,::1")
-    for name in ("WORKOS_API_KEY", "WORKOS_CLIENT_ID", "WORKOS_BASE_URL", "WORKOS_ISSUER"):
-        monkeypatch.delenv(name, raising=False)
+    loopback_without_proxy(monkeypatch)
+    clear_workos_env(monkeypatch, WORKOS_CLIENT_VARIABLES)
 
 
 @pytest.fixture

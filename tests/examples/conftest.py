@@ -6,7 +6,13 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from examples_support import Clock, Example, Harness, django_project
+from authkit_test_support.clock import Clock
+from authkit_test_support.environment import (
+    WORKOS_CLIENT_VARIABLES,
+    clear_workos_env,
+    loopback_without_proxy,
+)
+from examples_support import Example, Harness, django_project
 
 from authkit_middleware.emulator import Emulator, EmulatorServer
 
@@ -15,10 +21,8 @@ from authkit_middleware.emulator import Emulator, EmulatorServer
 def _loopback_without_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     """httpx honours proxy variables; loopback must never go through one. The apps
     get their settings from the tests, never from a developer's WORKOS_* variables."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost,::1")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost,::1")
-    for name in ("WORKOS_API_KEY", "WORKOS_CLIENT_ID", "WORKOS_BASE_URL", "WORKOS_ISSUER"):
-        monkeypatch.delenv(name, raising=False)
+    loopback_without_proxy(monkeypatch)
+    clear_workos_env(monkeypatch, WORKOS_CLIENT_VARIABLES)
 
 
 @pytest.fixture(scope="module")

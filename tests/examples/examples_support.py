@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
+from authkit_test_support.clock import Clock
 from workos import AsyncWorkOSClient, WorkOSClient
 
 from authkit_middleware import AuthKitConfig, AuthKitMiddleware, AuthKitWSGIMiddleware
@@ -110,19 +110,6 @@ def find_middleware(app: Any) -> AuthKitMiddleware | AuthKitWSGIMiddleware:
             return layer
         layer = getattr(layer, "wsgi_app", None) or getattr(layer, "app", None)
     raise AssertionError(f"no AuthKit middleware in {app!r}")
-
-
-class Clock:
-    """Real time plus an offset, shared by the emulator and the middleware."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
 
 
 class Browser:

@@ -12,13 +12,13 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+from authkit_test_support.clock import Clock
 from examples_support import (
     EXAMPLES,
     HTML,
     JSON,
     ORIGIN,
     SESSION_COOKIE,
-    Clock,
     Example,
     Harness,
     session_cookies,

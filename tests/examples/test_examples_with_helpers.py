@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from authkit_test_support.clock import Clock
 from examples_support import (
     EXAMPLES,
     HTML,
     JSON,
     ORIGIN,
     Browser,
-    Clock,
     Example,
     Harness,
     session_cookies,

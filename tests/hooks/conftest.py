@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hookharness import Browser, Clock
+from authkit_test_support.clock import Clock
+from hookharness import Browser
 
 from authkit_middleware.emulator import Emulator
 from authkit_middleware.emulator.server import EmulatorServer

@@ -11,12 +11,12 @@ middleware so expiry is tested without sleeping.
 from __future__ import annotations
 
 import asyncio
-import time
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
+from authkit_test_support.clock import Clock
 from flask import Flask, jsonify
 from flask import request as flask_request
 from starlette.applications import Starlette
@@ -31,19 +31,6 @@ ORIGIN = "http://localhost:3000"
 HTML = "text/html,application/xhtml+xml"
 COOKIE_PASSWORD = "hooks-test-cookie-password-0123456789abcdef"
 SESSION = "wos-session"
-
-
-class Clock:
-    """Wall time plus an offset the test moves forward."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
 
 
 def whoami(auth: Any) -> dict[str, Any]:

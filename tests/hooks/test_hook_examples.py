@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from hookharness import COOKIE_PASSWORD, ORIGIN, Browser, Clock
+from authkit_test_support.clock import Clock
+from hookharness import COOKIE_PASSWORD, ORIGIN, Browser
 
 from authkit_middleware import AuthKitMiddleware, AuthKitWSGIMiddleware
 from authkit_middleware.emulator.server import EmulatorServer

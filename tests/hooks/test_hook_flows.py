@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hookharness import HTML, SESSION, Clock, cookie_names, session_set
+from authkit_test_support.clock import Clock
+from hookharness import HTML, SESSION, cookie_names, session_set
 
 from authkit_middleware import AuthKitConfig, AuthKitWSGIMiddleware, ConfigError
 from authkit_middleware.core.hooks import (

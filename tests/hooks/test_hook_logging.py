@@ -7,7 +7,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from hookharness import COOKIE_PASSWORD, SESSION, Clock
+from authkit_test_support.clock import Clock
+from hookharness import COOKIE_PASSWORD, SESSION
 
 from authkit_middleware.core.hooks import SignInEvent, sign_in_url, tail
 from authkit_middleware.core.session import decode_session

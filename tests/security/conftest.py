@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import sechelpers
+from authkit_test_support.environment import clear_workos_env, loopback_without_proxy
 from sechelpers import SECRETS, STATS, Harness, make_harness
 
 from authkit_middleware.emulator import Emulator, EmulatorServer
@@ -19,11 +20,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _loopback_without_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost,::1")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost,::1")
-    for name in list(__import__("os").environ):
-        if name.startswith("WORKOS_"):
-            monkeypatch.delenv(name, raising=False)
+    loopback_without_proxy(monkeypatch)
+    clear_workos_env(monkeypatch)  # every WORKOS_* variable
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,6 @@ it sees is checked by :func:`check_safe` and counted in :data:`STATS`, which the
 from __future__ import annotations
 
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -505,16 +504,3 @@ class Pep3333Transport(httpx.WSGITransport):
                 close()
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in seen["headers"]]
         return httpx.Response(int(seen["status"].split()[0]), headers=headers, content=body)
-
-
-class Clock:
-    """A clock shared by the middleware and the emulator (tests move time, not sleep)."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds

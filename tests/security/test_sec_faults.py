@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from authkit_test_support.clock import Clock
 from sechelpers import (
     SESSION_COOKIE,
     Browser,
-    Clock,
     Harness,
     check_safe,
     make_harness,

@@ -15,10 +15,11 @@ from contextlib import ExitStack
 import httpx
 import pytest
 import sechelpers
+from authkit_test_support.clock import Clock
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
-from sechelpers import Browser, Clock, Harness, make_harness, record
+from sechelpers import Browser, Harness, make_harness, record
 
 from authkit_middleware.emulator import Emulator, EmulatorServer
 

@@ -10,6 +10,9 @@ import pytest
 
 #: What ``NO_PROXY``/``no_proxy`` are set to: every loopback name.
 LOOPBACK = "127.0.0.1,localhost,::1"
+#: The variables the ``workos`` SDK and the apps read their WorkOS endpoint and
+#: credentials from.
+WORKOS_CLIENT_VARIABLES = ("WORKOS_API_KEY", "WORKOS_CLIENT_ID", "WORKOS_BASE_URL", "WORKOS_ISSUER")
 
 
 def loopback_without_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
