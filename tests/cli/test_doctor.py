@@ -7,9 +7,7 @@ import io
 import json
 import os
 import shutil
-import signal
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -17,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from authkit_test_support.processes import RedisProcess, free_port
 
 from authkit_middleware import cli, doctor
 from authkit_middleware.doctor import Finding, run_checks
@@ -43,12 +42,6 @@ def healthy_env(server: EmulatorServer, **changes: str | None) -> dict[str, str]
         else:
             env[key] = value
     return env
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def by_level(findings: list[Finding], level: str) -> list[Finding]:
@@ -114,7 +107,7 @@ def test_unknown_client_id(server: EmulatorServer) -> None:
 
 
 def test_unreachable_base_url_skips_the_calls_after_it(server: EmulatorServer) -> None:
-    url = f"http://127.0.0.1:{closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     findings = run_checks(healthy_env(server, WORKOS_BASE_URL=url), timeout=1)
     errors = by_level(findings, "error")
     assert [f.check for f in errors] == ["base_url"]
@@ -331,57 +324,10 @@ class RedisServer:
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """Our own ``redis-server`` on a free loopback port (and a unix socket), with a
     password, no persistence; stopped (its process group) at the end of the module."""
-    binary = redis_server_binary()
-    port = closed_port()
     sock = tmp_path_factory.mktemp("redis") / "redis.sock"
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--unixsocket",
-            str(sock),
-            "--requirepass",
-            REDIS_PASSWORD,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-            "--loglevel",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"redis-server exited with {proc.returncode}", pytrace=False)
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(64).startswith(b"-NOAUTH") and sock.exists():
-                        break  # up, and asking for the password
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("redis-server did not answer within 10 s", pytrace=False)
-            time.sleep(0.05)
-        yield RedisServer(port=port, socket=sock)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+    process = RedisProcess(redis_server_binary(), password=REDIS_PASSWORD, unix_socket=sock)
+    with process:
+        yield RedisServer(port=process.port, socket=sock)
 
 
 def redis_findings(findings: list[Finding]) -> list[Finding]:
@@ -427,7 +373,7 @@ def test_redis_over_a_unix_socket(server: EmulatorServer, redis_server: RedisSer
 def test_redis_nothing_listening_is_an_error_and_exit_1(
     server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    port = closed_port()
+    port = free_port()
     url = f"redis://{REDIS_USER}:{REDIS_PASSWORD}@127.0.0.1:{port}/0"
     findings = run_checks(healthy_env(server, WORKOS_REDIS_URL=url), timeout=1)
     errors = by_level(findings, "error")
@@ -554,7 +500,7 @@ def test_redis_credentials_never_appear_in_any_output(
         (f"redis://{loopback}/0?password={REDIS_PASSWORD}", 0, 0),
         (redis_server.url(f"{REDIS_USER}:{WRONG_REDIS_PASSWORD}@"), 1, 0),
         (f"unix://:{WRONG_REDIS_PASSWORD}@{redis_server.socket}", 1, 0),
-        (f"redis://:{REDIS_PASSWORD}@127.0.0.1:{closed_port()}/0", 1, 0),
+        (f"redis://:{REDIS_PASSWORD}@127.0.0.1:{free_port()}/0", 1, 0),
         (f"redis://:{REDIS_PASSWORD}@cache.internal:6379/0", None, 0),  # the warning
         (f"http://{REDIS_USER}:{REDIS_PASSWORD}@cache.internal:6379/0", 1, 1),
         (f"{REDIS_USER}:{REDIS_PASSWORD}@cache.internal:6379", 1, 1),

@@ -14,12 +14,8 @@ from .storm import RedisServer
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """``redis-server --port <free> --save '' --appendonly no`` on 127.0.0.1."""
-    server = RedisServer()
-    server.start()
-    try:
+    with RedisServer() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -7,11 +7,8 @@ SIGKILL) by the fixture that started it; every wait is bounded.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +20,15 @@ from typing import Any
 
 import httpx
 import pytest
+
+try:
+    from authkit_test_support.processes import RedisProcess, free_port, stop_process_group
+except ModuleNotFoundError:  # imported outside pytest, by benchmarks/refresh_storm.py
+    from tests.support.authkit_test_support.processes import (
+        RedisProcess,
+        free_port,
+        stop_process_group,
+    )
 
 from authkit_middleware.core.seal import Sealer
 from authkit_middleware.core.session import TokenResponse, encode_session
@@ -40,30 +46,12 @@ STOP_TIMEOUT = 5.0
 STORM_TIMEOUT = 30.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _stop_group(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(STOP_TIMEOUT)
-
-
 # --------------------------------------------------------------------------- redis
 
 
-class RedisServer:
-    """``redis-server`` on a free loopback port, no persistence."""
+class RedisServer(RedisProcess):
+    """``redis-server`` on a free loopback port, no persistence; a missing binary fails
+    the test (the concurrency suite needs a real Redis)."""
 
     def __init__(self) -> None:
         binary = shutil.which("redis-server")
@@ -73,59 +61,11 @@ class RedisServer:
                 "(apt-get install -y redis-server; .ci/run installs it)",
                 pytrace=False,
             )
-        self.binary = binary
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
+        super().__init__(binary)
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-                "--loglevel",
-                "warning",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"redis-server exited with {self.proc.returncode}", pytrace=False)
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        pytest.fail("redis-server did not answer PING within 10 s", pytrace=False)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            _stop_group(self.proc)
-            self.proc = None
-
-    def flush(self) -> None:
-        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as sock:
-            sock.sendall(b"FLUSHALL\r\n")
-            sock.recv(16)
 
 
 # --------------------------------------------------------------------------- app servers
@@ -153,7 +93,7 @@ class AppServer:
 
     def stop(self) -> None:
         try:
-            _stop_group(self.proc)
+            stop_process_group(self.proc, STOP_TIMEOUT)
         finally:
             self.log.close()
             shutil.rmtree(self.ready_dir, ignore_errors=True)

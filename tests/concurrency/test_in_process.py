@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from authkit_test_support.clock import Clock
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -124,12 +125,8 @@ def emulator(emulator_server: EmulatorServer) -> EmulatorServer:
 
 @pytest.fixture
 def private_redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    try:
+    with RedisServer() as server:
         yield server
-    finally:
-        server.stop()
 
 
 # --------------------------------------------------------------------------- single-flight
@@ -193,13 +190,13 @@ def test_late_requests_within_the_grace_window_then_the_two_strike_rule(
     # says invalid_grant. First refusal: 401 for this request, no deletion (it may be a
     # race lost to a worker whose fresh cookie is on its way).
     time.sleep(1.1)
-    skew = [31.0]
-    other.kit.clock = lambda: time.time() + skew[0]
+    skewed = Clock(offset=31.0)
+    other.kit.clock = skewed
     [(status, cookies)] = asgi_storm(other, old, 1)
     assert (status, cookies) == (401, [])
     assert emulator.emulator.count(REFRESH) == 2
     # Second strike, a grace window later: the cookie is deleted; WorkOS is not asked again.
-    skew[0] = 62.0
+    skewed.offset = 62.0
     [(status, cookies)] = asgi_storm(other, old, 1)
     assert status == 401 and deletes(cookies)
     assert emulator.emulator.count(REFRESH) == 2

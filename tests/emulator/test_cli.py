@@ -15,14 +15,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from authkit_test_support.processes import free_port
 
 from authkit_middleware.cli import main
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class _Child:
@@ -84,7 +79,7 @@ class _Child:
 def test_cli_prints_env_serves_and_exits_zero_on_ctrl_c(tmp_path: Path) -> None:
     seed = tmp_path / "seed.json"
     seed.write_text(json.dumps({"users": [{"email": "cli@example.com", "first_name": "Cli"}]}))
-    port = _free_port()
+    port = free_port()
     child = _Child(
         "--port", str(port), "--seed", str(seed), "--auto-login", "--access-token-ttl", "60"
     )

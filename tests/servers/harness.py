@@ -18,7 +18,6 @@ import datetime
 import ipaddress
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Literal
 
 import httpx
+from authkit_test_support.processes import free_port, stop_process_group
 
 REPO = Path(__file__).resolve().parents[2]
 TESTS = REPO / "tests"
@@ -122,13 +122,6 @@ def representative(kind: Kind) -> AppTarget:
 
 
 # --------------------------------------------------------------------------- ports and certs
-
-
-def free_port() -> int:
-    """A port that was free a moment ago (the caller retries if it is taken by then)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def self_signed_cert(directory: Path) -> tuple[Path, Path]:
@@ -279,14 +272,7 @@ class RunningServer:
         """End the server's whole process group (gunicorn's worker too). Idempotent."""
         proc = self.process
         if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=STOP_TIMEOUT)
+            stop_process_group(proc, STOP_TIMEOUT)
         else:
             # The leader is gone; a straggler of its group (a worker) must not outlive it.
             with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -15,6 +15,8 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
 
 import pytest
 
@@ -22,6 +24,8 @@ import pytest
 STOP_TIMEOUT = 5.0
 #: How long ``redis-server`` gets to answer its first PING (s).
 REDIS_START_TIMEOUT = 10.0
+
+_Redis = TypeVar("_Redis", bound="RedisProcess")
 
 
 def free_port() -> int:
@@ -123,6 +127,19 @@ class RedisProcess:
         if self.proc is not None:
             stop_process_group(self.proc)
             self.proc = None
+
+    def __enter__(self: _Redis) -> _Redis:
+        """``with RedisProcess(...) as redis:`` starts it, and stops it at the end."""
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
     def flush(self) -> None:
         """``FLUSHALL`` (without a password only)."""
