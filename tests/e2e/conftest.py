@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from servers.harness import ARTIFACTS, RunningServer, start_server
+from servers.harness import ARTIFACTS, RunningServer, serving
 
 from authkit_middleware.emulator import Emulator
 from authkit_middleware.emulator.server import EmulatorServer
@@ -118,11 +118,8 @@ def make_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
 @pytest.fixture(scope="module")
 def emulator_server() -> Iterator[EmulatorServer]:
     """The emulator with its hosted pages (user picker, password and sign-up forms)."""
-    server = Emulator(auto_login=False).serve()
-    try:
+    with Emulator(auto_login=False).serve() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -138,11 +135,8 @@ def app_server(
 ) -> Iterator[RunningServer]:
     """``request.param`` is ``(server name, AppTarget)``."""
     server_name, target = request.param
-    running = start_server(server_name, target, emulator_server.env())
-    try:
+    with serving(server_name, target, emulator_server.env()) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="session")

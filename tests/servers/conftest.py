@@ -9,18 +9,15 @@ import pytest
 from authkit_middleware.emulator import Emulator
 from authkit_middleware.emulator.server import EmulatorServer
 
-from .harness import RunningServer, start_server
+from .harness import RunningServer, serving
 from .matrix import Combo
 
 
 @pytest.fixture(scope="module")
 def emulator_server() -> Iterator[EmulatorServer]:
     """One emulator (auto-login) for the module; every server started points at it."""
-    server = Emulator(auto_login=True).serve()
-    try:
+    with Emulator(auto_login=True).serve() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
@@ -36,8 +33,7 @@ def running(
 ) -> Iterator[RunningServer]:
     """The app of this combo under its server, for every test of the combo."""
     combo: Combo = request.param
-    server = start_server(combo.server, combo.target, emulator_server.env(), mounted=combo.mounted)
-    try:
+    with serving(
+        combo.server, combo.target, emulator_server.env(), mounted=combo.mounted
+    ) as server:
         yield server
-    finally:
-        server.stop()
