@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from authkit_test_support.clock import Clock
+from authkit_test_support.cookies import store_set_cookie
+from authkit_test_support.middleware import emulator_settings
 
 from authkit_middleware.core.config import AuthKitConfig
 from authkit_middleware.core.engine import AuthKit, Continue, Decision, Respond
@@ -39,15 +40,8 @@ class Flow:
         self.mode = mode
         self.server = server
         self.emulator = server.emulator
-        config = AuthKitConfig(
-            api_key=server.api_key,
-            client_id=server.client_id,
-            base_url=server.base_url,
-            redirect_uri=f"{ORIGIN}/callback",
-            cookie_password=options.pop("cookie_password", PASSWORD),
-            request_timeout=options.pop("request_timeout", 2.0),
-            **options,
-        )
+        settings = {"cookie_password": PASSWORD, "request_timeout": 2.0, **options}
+        config = AuthKitConfig(**emulator_settings(server, **settings))
         self.kit = AuthKit(config, clock=clock)
         self.jar: dict[str, str] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -98,13 +92,7 @@ class Flow:
         return decision
 
     def _store(self, header: str) -> None:
-        cookie = SimpleCookie()
-        cookie.load(header)
-        for name, morsel in cookie.items():
-            if morsel["max-age"] == "0" or not morsel.value:
-                self.jar.pop(name, None)
-            else:
-                self.jar[name] = morsel.value
+        store_set_cookie(self.jar, header)
 
     def sign_in(self, target: str = "/login", **emulator_params: str) -> Respond:
         """Start at ``target``, let the emulator auto-login, return the callback's answer."""

@@ -11,12 +11,13 @@ middleware so expiry is tested without sleeping.
 from __future__ import annotations
 
 import asyncio
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
 from authkit_test_support.clock import Clock
+from authkit_test_support.cookies import store_set_cookie
+from authkit_test_support.middleware import emulator_settings
 from flask import Flask, jsonify
 from flask import request as flask_request
 from starlette.applications import Starlette
@@ -68,13 +69,9 @@ class Browser:
         self.clock = clock
         options.setdefault("protected_paths", ("/dashboard",))
         self.config = AuthKitConfig(
-            api_key=server.api_key,
-            client_id=server.client_id,
-            base_url=server.base_url,
-            redirect_uri=f"{ORIGIN}/callback",
-            cookie_password=COOKIE_PASSWORD,
-            request_timeout=3.0,
-            **options,
+            **emulator_settings(
+                server, cookie_password=COOKIE_PASSWORD, request_timeout=3.0, **options
+            )
         )
         self.jar: dict[str, str] = {}
         #: Every Set-Cookie header seen, in order.
@@ -120,13 +117,7 @@ class Browser:
             response = self._sync.request(method, path, headers=sent)
         for header in response.headers.get_list("set-cookie"):
             self.set_cookies.append(header)
-            cookie = SimpleCookie()
-            cookie.load(header)
-            for name, morsel in cookie.items():
-                if morsel["max-age"] == "0" or not morsel.value:
-                    self.jar.pop(name, None)
-                else:
-                    self.jar[name] = morsel.value
+            store_set_cookie(self.jar, header)
         return response
 
     def get(self, target: str, **kwargs: Any) -> httpx.Response:

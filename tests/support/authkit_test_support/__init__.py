@@ -4,6 +4,7 @@
 importable from every test. Each module is small and imports only what it needs:
 
 - :mod:`.clock`: :class:`~authkit_test_support.clock.Clock`, wall time plus an offset.
+- :mod:`.cookies`: a test browser's cookie jar, fed ``Set-Cookie`` headers.
 - :mod:`.environment`: loopback never through a proxy; no stray ``WORKOS_*`` variables.
 - :mod:`.processes`: free ports, stopping process groups, a private ``redis-server``.
 - :mod:`.middleware`: settings pointing a middleware at an emulator, sealed session
