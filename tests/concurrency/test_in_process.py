@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from authkit_test_support.clock import Clock
+from authkit_test_support.middleware import emulator_settings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -38,15 +39,13 @@ REFRESH = "refresh_token"
 
 
 def _options(server: EmulatorServer) -> dict[str, Any]:
-    return {
-        "api_key": server.api_key,
-        "client_id": server.client_id,
-        "base_url": server.base_url,
-        "redirect_uri": REDIRECT_URI,
-        "cookie_password": COOKIE_PASSWORD,
-        "protected_paths": ("/api/*",),
-        "jwt_leeway": 0,
-    }
+    return emulator_settings(
+        server,
+        redirect_uri=REDIRECT_URI,
+        cookie_password=COOKIE_PASSWORD,
+        protected_paths=("/api/*",),
+        jwt_leeway=0,
+    )
 
 
 def _me(request: Request) -> JSONResponse:

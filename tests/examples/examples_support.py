@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import httpx
 from authkit_test_support.clock import Clock
+from authkit_test_support.middleware import emulator_settings
 from workos import AsyncWorkOSClient, WorkOSClient
 
 from authkit_middleware import AuthKitConfig, AuthKitMiddleware, AuthKitWSGIMiddleware
@@ -178,11 +179,7 @@ class Harness:
         else:
             client = server.workos_client()  # closed when the server stops
         self.config = AuthKitConfig(
-            api_key=server.api_key,
-            client_id=server.client_id,
-            base_url=server.base_url,
-            redirect_uri=f"{ORIGIN}/callback",
-            cookie_password="examples-test-cookie-password-0123456789",
+            **emulator_settings(server, cookie_password="examples-test-cookie-password-0123456789")
         )
         self.app = example.build(config=self.config, client=client)
         self.middleware = find_middleware(self.app)

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from authkit_test_support.middleware import emulator_settings
 from examples_support import (
     HTML,
     JSON,
@@ -46,12 +47,11 @@ def test_flask_test_client_full_flow(
     """Flask's own test client goes through ``app.wsgi_app``, so the middleware runs."""
     module = load_example("flask/app.py", "example_flask_app")
     app = module.create_app(
-        api_key=emulator_server.api_key,
-        client_id=emulator_server.client_id,
-        base_url=emulator_server.base_url,
-        redirect_uri=f"{ORIGIN}/callback",
-        cookie_password="flask-test-client-cookie-password-0123",
-        client=emulator_server.workos_client(),
+        **emulator_settings(
+            emulator_server,
+            cookie_password="flask-test-client-cookie-password-0123",
+            client=emulator_server.workos_client(),
+        )
     )
     client = app.test_client()
     base = {"base_url": ORIGIN}
@@ -165,13 +165,12 @@ def test_litestar_app_wrapped_in_one_line(
         client = emulator_server.async_workos_client()
         app = AuthKitMiddleware(
             Litestar(route_handlers=[me]),
-            api_key=emulator_server.api_key,
-            client_id=emulator_server.client_id,
-            base_url=emulator_server.base_url,
-            redirect_uri=f"{ORIGIN}/callback",
-            cookie_password="litestar-cookie-password-0123456789abc",
-            protected_paths=["/api/*"],
-            client=client,
+            **emulator_settings(
+                emulator_server,
+                cookie_password="litestar-cookie-password-0123456789abc",
+                protected_paths=["/api/*"],
+                client=client,
+            ),
         )
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url=ORIGIN

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from authkit_test_support.clock import Clock
+from authkit_test_support.middleware import emulator_settings
 from hookharness import COOKIE_PASSWORD, ORIGIN, Browser
 
 from authkit_middleware import AuthKitMiddleware, AuthKitWSGIMiddleware
@@ -92,13 +93,7 @@ def _run_hook_example(
     name: str, module: Any, server: EmulatorServer, clock: Clock, tmp_path: Path
 ) -> None:
     database = str(tmp_path / "users.sqlite3")
-    options = {
-        "api_key": server.api_key,
-        "client_id": server.client_id,
-        "base_url": server.base_url,
-        "redirect_uri": f"{ORIGIN}/callback",
-        "cookie_password": COOKIE_PASSWORD,
-    }
+    options = emulator_settings(server, cookie_password=COOKIE_PASSWORD)
     app = module.create_app(database=database, **options)
     browsers = [ExampleBrowser(EXAMPLES[name], app, clock) for _ in range(2)]
     try:
