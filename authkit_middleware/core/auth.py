@@ -122,6 +122,19 @@ class User:
         values["email_verified"] = bool(values.get("email_verified", False))
         return cls(**values)
 
+    # Immutable values: a copy is the value itself, and pickling rebuilds it (the
+    # read-only ``metadata`` view cannot be pickled, its dict can).
+    def __copy__(self) -> User:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> User:
+        return self
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        values = {name: getattr(self, name) for name in _USER_FIELD_NAMES}
+        values["metadata"] = dict(self.metadata)
+        return (_unpickle_user, (values,))
+
     def to_dict(self, *, camel: bool = False) -> dict[str, Any]:
         """The user object as WorkOS shapes it, snake_case or camelCase."""
         out: dict[str, Any] = {}
@@ -131,6 +144,18 @@ class User:
                 value = dict(self.metadata)
             out[camel_key if camel else snake] = value
         return out
+
+
+def _unpickle_user(values: dict[str, Any]) -> User:
+    values["metadata"] = _metadata(values.get("metadata"))
+    return User(**values)
+
+
+def _unpickle_auth(values: dict[str, Any]) -> Auth:
+    claims = values.get("claims")
+    if isinstance(claims, dict) and values.pop("claims_read_only", False):
+        values["claims"] = MappingProxyType(claims) if claims else _EMPTY
+    return Auth(**values)
 
 
 def _metadata(value: Any) -> Mapping[str, str]:
@@ -190,6 +215,19 @@ class Auth:
     _scopes: tuple[str, ...] | None = field(
         default=None, init=False, repr=False, compare=False, hash=False
     )
+
+    def __copy__(self) -> Auth:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Auth:
+        return self  # immutable; its claims are read, never written
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        values: dict[str, Any] = {name: getattr(self, name) for name in _AUTH_FIELD_NAMES}
+        if isinstance(self.claims, MappingProxyType):
+            values["claims"] = dict(self.claims)
+            values["claims_read_only"] = True
+        return (_unpickle_auth, (values,))
 
     @property
     def is_authenticated(self) -> bool:
@@ -361,4 +399,8 @@ _build_auth = cast("Callable[..., Auth]", _AuthLayout)
 _PRIVATE_CLAIMS = frozenset({"jti"})
 
 #: The signed-out value.
+#: The constructor fields of ``User`` and ``Auth`` (what pickling carries).
+_USER_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(User) if f.init)
+_AUTH_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Auth) if f.init)
+
 ANONYMOUS = Auth()
