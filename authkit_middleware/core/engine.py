@@ -86,6 +86,12 @@ logger = logging.getLogger("authkit_middleware")
 #: ever be answered from the other's cache entries.
 _BEARER_KEY = _bearer.BEARER_CACHE_PREFIX
 
+#: The most a remembered Cookie header may carry besides the session cookie's value.
+#: One signed-in client could otherwise fill the header memo with copies of its
+#: session padded by junk cookies up to the server's header limit (tens of KiB each);
+#: a longer header is still answered, by value, just not remembered.
+HEADER_MEMO_SLACK = 2048
+
 #: How long a refresh result is remembered for requests still carrying the old cookie.
 REFRESH_GRACE_SECONDS = 30.0
 #: Bound of the grace, dead-token and ended-session maps (entries, not bytes).
@@ -316,7 +322,8 @@ class AuthKit:
                     entry = sessions.entry(value, now)
                     if entry is not None:
                         auth = entry[0]
-                        sessions.remember_header(cookie_header, value, entry)
+                        if len(cookie_header) <= len(value) + HEADER_MEMO_SLACK:
+                            sessions.remember_header(cookie_header, value, entry)
                     else:
                         # First sight: verified here when plain, else the full path
                         # (from what was opened, handed over through the tuple).

@@ -147,3 +147,19 @@ def test_memo_never_outlives_the_session(server: EmulatorServer) -> None:
     assert mw.kit.sessions.header_count() == 1
     clock.offset = 400.0  # past the 300 s access token: no memo answer, a refresh instead
     assert mw.kit.fast_auth("/dash", "", header) is None
+
+
+def test_a_padded_header_is_answered_but_not_remembered(server: EmulatorServer) -> None:
+    """One session padded with junk cookies must not fill the memo with huge keys."""
+    from authkit_middleware.core.engine import HEADER_MEMO_SLACK
+
+    mw = _middleware(server)
+    value = _cookie(mw, server)
+    assert _get(mw, f"wos-session={value}").startswith("200")  # verified, cached
+    for i in range(3):
+        padded = f"junk{i}={'x' * (HEADER_MEMO_SLACK + 10)}; wos-session={value}"
+        assert _get(mw, padded).startswith("200")  # answered by value
+    assert mw.kit.sessions.header_count() == 0
+    near = f"junk={'x' * (HEADER_MEMO_SLACK - 40)}; wos-session={value}"
+    assert _get(mw, near).startswith("200")
+    assert mw.kit.sessions.header_count() == 1
