@@ -195,9 +195,10 @@ class AuthKitMiddleware:
                 path = path[len(root_path) :] or "/"
             if authorization is None:
                 found = self.kit.lane(path, root_path, cookie)
-            elif cookie is None:
-                # An API client (with a cookie too, precedence rules: the full path).
-                bearer = self.kit.bearer_lane(path, root_path, authorization.decode("latin-1"))
+            else:
+                bearer = self.kit.bearer_lane(
+                    path, root_path, authorization.decode("latin-1"), cookie
+                )
                 if bearer is not None:
                     scope["authkit"] = bearer
                     scope["user"] = AuthKitUser(bearer)

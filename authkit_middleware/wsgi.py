@@ -153,9 +153,13 @@ class AuthKitWSGIMiddleware:
                         if auth.user is None:
                             return self.app(environ, start_response)
                         return self.app(environ, partial(_session_start_response, start_response))
-                elif "HTTP_COOKIE" not in environ:
-                    # An API client (with a cookie too, precedence rules: the full path).
-                    bearer = kit.bearer_lane(path, environ.get("SCRIPT_NAME", ""), authorization)
+                else:
+                    bearer = kit.bearer_lane(
+                        path,
+                        environ.get("SCRIPT_NAME", ""),
+                        authorization,
+                        environ.get("HTTP_COOKIE"),
+                    )
                     if bearer is not None:
                         environ[ENVIRON_KEY] = bearer
                         return self.app(

@@ -343,17 +343,25 @@ class AuthKit:
         return None
 
     def bearer_lane(
-        self, path: str, root_path: str, authorization: str, now: float | None = None
+        self,
+        path: str,
+        root_path: str,
+        authorization: str,
+        cookie_header: str | bytes | None,
+        now: float | None = None,
     ) -> Auth | None:
         """The fast lane of an API client: a repeated bearer token, from memory.
 
-        For a request whose only credential is ``Authorization`` (no ``Cookie``
-        header: with one, precedence rules apply and the full path decides). Answers
-        only a token verified before (cached under its canonical ``Bearer <token>``
-        header, never past its ``exp``, never after its session was signed out here)
-        on a path that is open or needs sign-in only; None sends it the full way.
+        Only for a request whose only credential is ``Authorization``: with a
+        ``Cookie`` header too, precedence rules apply and the full path decides.
+        Answers only a token verified before (cached under its canonical ``Bearer
+        <token>`` header, never past its ``exp``, never after its session was signed
+        out here) on a path that is open or needs sign-in only; None sends it the
+        full way.
         """
-        if not self._bearer or not authorization.startswith(_BEARER_KEY):
+        if cookie_header is not None or not self._bearer:
+            return None
+        if not authorization.startswith(_BEARER_KEY):
             return None
         if path in self.routes or (root_path and root_path + path == self.config.callback_path):
             return None
