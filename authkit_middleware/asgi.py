@@ -160,12 +160,11 @@ class AuthKitMiddleware:
         **options: Any,
     ) -> None:
         self.app = app
-        given = coordinator is not None
-        self.config, self.kit, coordinator = middleware_setup(
+        self.config, self.kit, coordinator, built = middleware_setup(
             config, options, coordinator, redis_url
         )
         self.driver = AsyncDriver(
-            self.kit, client, refresh_coordinator=coordinator, owns_coordinator=not given
+            self.kit, client, refresh_coordinator=coordinator, owns_coordinator=built
         )
 
     async def aclose(self) -> None:

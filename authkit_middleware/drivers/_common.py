@@ -24,8 +24,10 @@ def middleware_setup(
     options: dict[str, Any],
     coordinator: Any,
     redis_url: str | None,
-) -> tuple[AuthKitConfig, AuthKit, Any]:
-    """What both middlewares do when built: the config, the core, the refresh coordinator.
+) -> tuple[AuthKitConfig, AuthKit, Any, bool]:
+    """What both middlewares do when built: the config, the core, the refresh
+    coordinator, and whether that coordinator was built here (from ``redis_url`` or
+    ``WORKOS_REDIS_URL``), so the middleware closes it; one passed in is the caller's.
 
     Without ``config`` everything comes from the environment with ``options`` winning
     (``WORKOS_REDIS_URL`` included); with one, ``options`` are applied over it and the
@@ -37,7 +39,8 @@ def middleware_setup(
     elif options:
         config = config.replace(**options)
     environ = coordination_env() if from_env else None
-    return config, AuthKit(config), resolve_coordinator(coordinator, redis_url, environ=environ)
+    resolved = resolve_coordinator(coordinator, redis_url, environ=environ)
+    return config, AuthKit(config), resolved, coordinator is None and resolved is not None
 
 
 def client_kwargs(config: AuthKitConfig) -> dict[str, Any]:
