@@ -74,11 +74,35 @@ def our_options(s: Settings) -> dict[str, Any]:
 
 
 def our_cookie(kit: Any, tokens: dict[str, Any]) -> str:
-    """A sealed session cookie value as our middleware writes it (iron, camelCase)."""
+    """A sealed session cookie value as our middleware writes it (iron, camelCase):
+    attested (``core.attestation``) when ``kit`` holds the signing keys, as after a
+    sign-in or a refresh."""
+    from authkit_middleware.core.session import TokenResponse
+
+    return str(kit.seal_session(TokenResponse.from_dict(tokens).to_session()))
+
+
+def foreign_cookie(kit: Any, tokens: dict[str, Any]) -> str:
+    """The same session sealed without an attestation, as WorkOS's JavaScript
+    libraries seal it (or ours with ``token_attestation=False``): its first sight
+    verifies the token's RS256 signature."""
     from authkit_middleware.core.session import TokenResponse, encode_session
 
     session = TokenResponse.from_dict(tokens).to_session()
     return str(kit.sealer.seal(encode_session(session, camel=True), purpose="session"))
+
+
+def other_worker(s: Settings, jwks: dict[str, Any]) -> Any:
+    """The engine of another worker of the same app (same options, its JWKS
+    fetched): it issues the cookies a first request brings."""
+    import time
+
+    from authkit_middleware.core.config import AuthKitConfig
+    from authkit_middleware.core.engine import AuthKit
+
+    kit = AuthKit(AuthKitConfig(**our_options(s)))
+    kit.jwks.store(jwks, time.time())
+    return kit
 
 
 def sdk_cookie(tokens: dict[str, Any]) -> str:

@@ -213,12 +213,21 @@ async def main(args: argparse.Namespace) -> int:
 
         ours = apps.ours_starlette(settings)
         ours_w = apps.ours_flask(settings)
-        cookie = f"{OTHER_COOKIES}; wos-session={apps.our_cookie(ours.kit, tokens)}"
+        # Cookies come from another worker of the same app (as after a restart or
+        # behind a load balancer): sealed after verifying, so attested.
+        worker = apps.other_worker(settings, emulator.keys.jwks())
+        cookie = f"{OTHER_COOKIES}; wos-session={apps.our_cookie(worker, tokens)}"
         fresh_n = max(1, min(args.fresh, args.iterations))
         # One distinct session (token and seal) per first request: nothing verified
         # before can be reused, so this measures unseal + verify + Auth every time.
         fresh = [
-            f"{OTHER_COOKIES}; wos-session={apps.our_cookie(ours.kit, fresh_tokens)}"
+            f"{OTHER_COOKIES}; wos-session={apps.our_cookie(worker, fresh_tokens)}"
+            for fresh_tokens in (emulator.issue_session(apps.EMAIL) for _ in range(fresh_n))
+        ]
+        # The same, sealed without an attestation (WorkOS's JS libraries, or
+        # token_attestation=False): the first sight checks the RS256 signature.
+        foreign = [
+            f"{OTHER_COOKIES}; wos-session={apps.foreign_cookie(worker, fresh_tokens)}"
             for fresh_tokens in (emulator.issue_session(apps.EMAIL) for _ in range(fresh_n))
         ]
         sdk = f"{OTHER_COOKIES}; wos_session={apps.sdk_cookie(tokens)}"
@@ -229,11 +238,11 @@ async def main(args: argparse.Namespace) -> int:
         bearer_scope["headers"] = [*bearer_scope["headers"], (b"authorization", bearer.encode())]
         bearer_environ = {**environ("/dash", None), "HTTP_AUTHORIZATION": bearer}
 
-        def first_asgi() -> list[dict[str, Any]]:
-            return [scope("/dash", c) for c in fresh]
+        def first_asgi(cookies: list[str]) -> list[dict[str, Any]]:
+            return [scope("/dash", c) for c in cookies]
 
-        def first_wsgi() -> list[dict[str, Any]]:
-            return [environ("/dash", c) for c in fresh]
+        def first_wsgi(cookies: list[str]) -> list[dict[str, Any]]:
+            return [environ("/dash", c) for c in cookies]
 
         bare = apps.bare_starlette()
         bare_w = apps.bare_flask()
@@ -259,7 +268,10 @@ async def main(args: argparse.Namespace) -> int:
                 asgi_call(apps.naive_starlette(settings), [scope("/dash", sdk)]),
             ),
             Scenario("ours signed in (steady)", "asgi", asgi_call(ours, [scope("/dash", cookie)])),
-            Scenario("ours signed in (first request)", "asgi", asgi_call(ours, first_asgi())),
+            Scenario("ours signed in (first request)", "asgi", asgi_call(ours, first_asgi(fresh))),
+            Scenario(
+                "ours first request, RS256 (foreign)", "asgi", asgi_call(ours, first_asgi(foreign))
+            ),
             Scenario("ours bearer (steady)", "asgi", asgi_call(ours, [bearer_scope])),
             Scenario("ours signed out", "asgi", asgi_call(ours, [scope("/", OTHER_COOKIES)])),
             Scenario(
@@ -276,7 +288,14 @@ async def main(args: argparse.Namespace) -> int:
                 wsgi_call(ours_w, [environ("/dash", cookie)]),
             ),
             Scenario(
-                "flask ours signed in (first request)", "wsgi", wsgi_call(ours_w, first_wsgi())
+                "flask ours signed in (first request)",
+                "wsgi",
+                wsgi_call(ours_w, first_wsgi(fresh)),
+            ),
+            Scenario(
+                "flask ours first request, RS256 (foreign)",
+                "wsgi",
+                wsgi_call(ours_w, first_wsgi(foreign)),
             ),
             Scenario("flask ours bearer (steady)", "wsgi", wsgi_call(ours_w, [bearer_environ])),
             Scenario(
@@ -300,10 +319,11 @@ async def main(args: argparse.Namespace) -> int:
         for sc in scenarios:
             if "first request" in sc.name:
                 sc.limit = fresh_n
+                cookies = foreign if "foreign" in sc.name else fresh
                 if sc.kind == "asgi":
-                    sc.call = asgi_call(ours, first_asgi())
+                    sc.call = asgi_call(ours, first_asgi(cookies))
                 else:
-                    sc.call = wsgi_call(ours_w, first_wsgi())
+                    sc.call = wsgi_call(ours_w, first_wsgi(cookies))
         overhead = calibrate()
         await run_rounds(scenarios, args.iterations, args.seconds, args.rounds)
         # Pre-minted cookies are used once each: a scenario that cycled past them

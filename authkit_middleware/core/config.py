@@ -70,6 +70,7 @@ ENV_VARS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "jwt_leeway": ("WORKOS_JWT_LEEWAY",),
         "refresh_buffer": ("WORKOS_REFRESH_BUFFER_SECONDS",),
         "request_timeout": ("WORKOS_REQUEST_TIMEOUT",),
+        "token_attestation": ("WORKOS_TOKEN_ATTESTATION",),
         "after_sign_in_path": ("WORKOS_AFTER_SIGN_IN_PATH",),
         "after_sign_out_url": ("WORKOS_AFTER_SIGN_OUT_URL",),
         "protected_paths": ("WORKOS_PROTECTED_PATHS",),
@@ -238,6 +239,10 @@ class AuthKitConfig:
     #: Seconds before expiry to refresh proactively; None: auto (60, or 30 for short tokens).
     refresh_buffer: float | None = None
     request_timeout: float = 5.0
+    #: Seal, next to each access token this middleware verified, an attestation (a MAC
+    #: keyed from the API key), so that another worker's first sight of the cookie
+    #: skips the RS256 check; False: verify every new cookie's token with RS256.
+    token_attestation: bool = True
     # -- routes ---------------------------------------------------------------------
     login_path: str = "/login"
     signup_path: str = "/signup"
@@ -640,7 +645,7 @@ def _check_numbers(config: AuthKitConfig, problems: list[str]) -> None:
             bound = f">= {low}" if inclusive else f"> {low}"
             kind = "an integer" if name in _INT_FIELDS else "a number"
             problems.append(f"{_where(name)}: must be {kind} {bound}, not {_show(value)}")
-    for name in ("accept_bearer_tokens", "logout_cross_site_get", "debug"):
+    for name in ("token_attestation", "accept_bearer_tokens", "logout_cross_site_get", "debug"):
         if not isinstance(getattr(config, name), bool):
             problems.append(f"{_where(name)}: must be True or False")
 
@@ -819,6 +824,7 @@ _ENV_PARSERS: Mapping[str, Callable[[str], object]] = MappingProxyType(
         "jwt_leeway": _parse_float,
         "refresh_buffer": _parse_float,
         "request_timeout": _parse_float,
+        "token_attestation": _parse_bool,
         "protected_paths": _parse_list,
         "public_paths": _parse_list,
         "accept_bearer_tokens": _parse_bool,

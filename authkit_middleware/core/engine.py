@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 from urllib.parse import quote
 
@@ -30,6 +30,7 @@ from authkit_middleware.core import hooks as _hooks
 from authkit_middleware.core import organizations as _organizations
 from authkit_middleware.core import signin as _signin
 from authkit_middleware.core import signout as _signout
+from authkit_middleware.core.attestation import TokenAttestor
 from authkit_middleware.core.auth import ANONYMOUS, Auth
 from authkit_middleware.core.caches import SessionCache, TimedMap, refresh_key
 from authkit_middleware.core.config import AuthKitConfig
@@ -69,6 +70,7 @@ from authkit_middleware.core.session import (
 )
 from authkit_middleware.core.tokens import (
     TokenParts,
+    attested_claims,
     auth_from_claims,
     ensure_user_access_token,
     key_for_token,
@@ -183,6 +185,9 @@ class AuthKit:
             ttl=config.jwks_cache_ttl, refetch_cooldown=config.jwks_refetch_cooldown
         )
         self.sessions = SessionCache(config.session_cache_size)
+        #: Vouches for the tokens this middleware verified, in the cookies it seals
+        #: (core.attestation); None: every new cookie's token is verified with RS256.
+        self._attestor = TokenAttestor(config.api_key) if config.token_attestation else None
         #: The session cache's memo by whole Cookie header, read inline by ``lane``.
         self._header_memo = self.sessions.header_memo
         #: hash(old refresh token, org) -> TokenResponse, for late requests (checklist E3).
@@ -578,7 +583,7 @@ class AuthKit:
             parts, kid = self._token_parts(token)
             if self.jwks.should_fetch(kid, now):
                 return OpenedCookie(value, unsealed, session)
-            claims = self._verify_parts(token, parts, kid, now)
+            claims = self._verify_parts(token, parts, kid, now, session.attestation)
             ended = self._check_session_claims(request, session, claims, now)
         except (TokenError, KeySetUnavailableError):
             # A refresh, or the 503 of F10: the generator path decides (and verifies
@@ -633,7 +638,7 @@ class AuthKit:
 
         claims: dict[str, Any] | None = None
         try:
-            claims = yield from self._verify(session.access_token, now)
+            claims = yield from self._verify(session.access_token, now, session.attestation)
             ended = self._check_session_claims(request, session, claims, now)
             if ended is not None:
                 return ended
@@ -702,7 +707,9 @@ class AuthKit:
                 return None
             # D5: opened with an old password: re-seal with the primary now.
             auth = self._auth(session, claims)
-            return SessionOutcome(auth, self._write_session(request, session))
+            return SessionOutcome(
+                auth, self._write_session(request, session, auth=auth, claims=claims)
+            )
         remembered = self._remember_verified(value, session, claims, now)
         return None if remembered is None else SessionOutcome(remembered)
 
@@ -740,7 +747,7 @@ class AuthKit:
             try:
                 parts, kid = self._token_parts(token)
                 if not self.jwks.should_fetch(kid, now):
-                    claims = self._verify_parts(token, parts, kid, now)
+                    claims = self._verify_parts(token, parts, kid, now, session.attestation)
                     if not self._session_ended(session, claims, now):
                         auth = self._remember_verified(value, session, claims, now)
                         if auth is not None:
@@ -833,8 +840,12 @@ class AuthKit:
             clear = self._clear_session_cookies(request)
         return SessionOutcome(ANONYMOUS, clear, reason="refresh_refused")
 
-    def _verify(self, token: str, now: float) -> Steps[dict[str, Any]]:
-        """Verify an access token, fetching the JWKS when the cache says so (F3, F9, F10)."""
+    def _verify(
+        self, token: str, now: float, attestation: str | None = None
+    ) -> Steps[dict[str, Any]]:
+        """Verify an access token, fetching the JWKS when the cache says so (F3, F9, F10).
+
+        ``attestation``: the one sealed with the token, if any (``_verify_parts``)."""
         parts, kid = self._token_parts(token)
         if self.jwks.should_fetch(kid, now):
             try:
@@ -843,7 +854,7 @@ class AuthKit:
             except ProviderError as exc:
                 logger.warning("JWKS fetch failed (%s); keeping last-known-good keys", exc.code)
                 self.jwks.record_failure(now)
-        return self._verify_parts(token, parts, kid, now)
+        return self._verify_parts(token, parts, kid, now, attestation)
 
     @staticmethod
     def _token_parts(token: str) -> tuple[TokenParts, str | None]:
@@ -852,18 +863,39 @@ class AuthKit:
         return parts, token_kid(token, parts=parts)
 
     def _verify_parts(
-        self, token: str, parts: TokenParts, kid: str | None, now: float
+        self,
+        token: str,
+        parts: TokenParts,
+        kid: str | None,
+        now: float,
+        attestation: str | None = None,
     ) -> dict[str, Any]:
-        """Verify a split token with the cached keys (after any JWKS fetch was done)."""
+        """Verify a split token with the cached keys (after any JWKS fetch was done).
+
+        A token sealed with this middleware's attestation for it and for the key its
+        ``kid`` names now is not RS256-checked again (core.attestation); every other
+        check runs. Anything else, a wrong attestation included, is RS256-verified.
+        """
         key = key_for_token(self.jwks, kid, now)
-        claims = verify_access_token(
-            token,
-            key,
-            now=now,
-            leeway=self.config.jwt_leeway,
-            issuer=self.config.issuer,
-            parts=parts,
-        )
+        attestor = self._attestor
+        if (
+            attestation is not None
+            and attestor is not None
+            and attestor.check(token, key, attestation)
+        ):
+            config = self.config
+            claims = attested_claims(
+                token, now=now, leeway=config.jwt_leeway, issuer=config.issuer, parts=parts
+            )
+        else:
+            claims = verify_access_token(
+                token,
+                key,
+                now=now,
+                leeway=self.config.jwt_leeway,
+                issuer=self.config.issuer,
+                parts=parts,
+            )
         ensure_user_access_token(claims)
         return claims
 
@@ -904,8 +936,10 @@ class AuthKit:
         auth: Auth | None = None,
         claims: Mapping[str, Any] | None = None,
     ) -> list[str]:
-        """Seal ``session`` into Set-Cookie values (chunked when needed) and cache it."""
-        value = self.sealer.seal(encode_session(session, camel=self._camel), purpose="session")
+        """Seal ``session`` into Set-Cookie values (chunked when needed) and cache it.
+
+        ``claims``: its access token's, verified (then the token is attested too)."""
+        value = self._seal(session, verified=claims is not None, now=self.clock())
         set_cookies = chunk_cookie(
             self._session_options,
             value,
@@ -915,6 +949,37 @@ class AuthKit:
         if auth is not None and claims is not None:
             self.sessions.put(value, auth, self._fresh_until(claims))
         return set_cookies
+
+    def _seal(self, session: SessionData, *, verified: bool, now: float) -> str:
+        """The cookie value of ``session``, with an attestation of its access token
+        when ``verified`` (it was, just now) and attestations are on."""
+        attestor = self._attestor
+        if verified and attestor is not None:
+            token = session.access_token
+            try:
+                key = self.jwks.key_for(token_kid(token), now)
+            except TokenError:  # pragma: no cover - a verified token has a header
+                key = None
+            if key is not None:
+                session = replace(session, attestation=attestor.attest(token, key))
+        elif session.attestation is not None:
+            session = replace(session, attestation=None)
+        return self.sealer.seal(encode_session(session, camel=self._camel), purpose="session")
+
+    def seal_session(self, session: SessionData, *, now: float | None = None) -> str:
+        """The cookie value this middleware would write for ``session``: sealed with
+        the primary password and, when its access token verifies now with the keys
+        held (RS256), attested (core.attestation). For tools and tests that issue
+        cookies; the middleware's own routes seal through the same steps.
+        """
+        now = self.clock() if now is None else now
+        try:
+            parts, kid = self._token_parts(session.access_token)
+            self._verify_parts(session.access_token, parts, kid, now)
+            verified = True
+        except (TokenError, KeySetUnavailableError):
+            verified = False
+        return self._seal(session, verified=verified, now=now)
 
     def _clear_session_cookies(self, request: RequestInfo) -> list[str]:
         """Deletions for the session cookie and any chunks of it the browser sent."""

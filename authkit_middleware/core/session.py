@@ -28,6 +28,9 @@ class SessionData:
     impersonator: Impersonator | None = None
     organization_id: str | None = None
     authentication_method: str | None = None
+    #: This middleware's promise that it verified ``access_token`` (core.attestation);
+    #: None when it did not, or when another library sealed the session.
+    attestation: str | None = field(default=None, repr=False)
 
 
 class _SessionLayout:
@@ -43,6 +46,7 @@ class _SessionLayout:
         impersonator: Impersonator | None,
         organization_id: str | None,
         authentication_method: str | None,
+        attestation: str | None,
     ) -> None:
         self.access_token = access_token
         self.refresh_token = refresh_token
@@ -50,6 +54,7 @@ class _SessionLayout:
         self.impersonator = impersonator
         self.organization_id = organization_id
         self.authentication_method = authentication_method
+        self.attestation = attestation
         self.__class__ = SessionData  # type: ignore[assignment]
 
 
@@ -133,6 +138,8 @@ def encode_session(data: SessionData, *, camel: bool) -> dict[str, Any]:
             out["organizationId"] = data.organization_id
         if data.authentication_method:
             out["authenticationMethod"] = data.authentication_method
+        if data.attestation:
+            out["attestation"] = data.attestation
         return out
     out = {
         "access_token": data.access_token,
@@ -145,6 +152,8 @@ def encode_session(data: SessionData, *, camel: bool) -> dict[str, Any]:
         out["organization_id"] = data.organization_id
     if data.authentication_method:
         out["authentication_method"] = data.authentication_method
+    if data.attestation:
+        out["attestation"] = data.attestation
     return out
 
 
@@ -170,6 +179,7 @@ def decode_session(payload: Mapping[str, Any]) -> SessionData:
         impersonator = Impersonator(email=imp["email"], reason=_opt_str(imp.get("reason")))
     org = get("organizationId", get("organization_id"))
     method = get("authenticationMethod", get("authentication_method"))
+    attestation = get("attestation")
     return _build_session(  # every field, in order (a first request's hot path)
         access,
         refresh,
@@ -177,6 +187,7 @@ def decode_session(payload: Mapping[str, Any]) -> SessionData:
         impersonator,
         org if isinstance(org, str) else None,
         method if isinstance(method, str) else None,
+        attestation if type(attestation) is str else None,
     )
 
 

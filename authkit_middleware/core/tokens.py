@@ -51,6 +51,7 @@ __all__ = [
     "CODE_WRONG_AUDIENCE",
     "CODE_WRONG_ISSUER",
     "MAX_TOKEN_LENGTH",
+    "attested_claims",
     "auth_from_claims",
     "claims_to_auth_fields",
     "decode_unverified_header",
@@ -352,6 +353,40 @@ def verify_access_token(
         key.verify(signature, signing_input, _PKCS1V15, _SHA256)
     except InvalidSignature:
         raise _fail(CODE_BAD_SIGNATURE, "Token signature does not verify.") from None
+    return _checked_claims(payload_b64, now, leeway, issuer, audience)
+
+
+def attested_claims(
+    token: str | bytes,
+    *,
+    now: float,
+    leeway: float,
+    issuer: str | Sequence[str] | None,
+    audience: str | Sequence[str] | None = None,
+    parts: TokenParts | None = None,
+) -> dict[str, Any]:
+    """:func:`verify_access_token` without the RS256 signature check, for a token
+    whose attestation has just checked (``core.attestation``): a verification of
+    this exact token by this exact key, made when it was sealed. Every other check
+    (shape, header rules, ``exp``/``nbf``/``iat``, ``iss``, ``aud``, ``sub``) runs.
+
+    Never call it for a token that has no checked attestation.
+    """
+    header_b64, payload_b64, _, _ = parts if parts is not None else split_token(token)
+    error = (_HEADERS.get(header_b64) or _checked_header(header_b64))[3]
+    if error is not None:
+        raise _fail(*error)
+    return _checked_claims(payload_b64, now, leeway, issuer, audience)
+
+
+def _checked_claims(
+    payload_b64: bytes,
+    now: float,
+    leeway: float,
+    issuer: str | Sequence[str] | None,
+    audience: str | Sequence[str] | None,
+) -> dict[str, Any]:
+    """The payload's claims once the signature (or attestation) is known good."""
     claims = _json_object(payload_b64, "payload")
     get = claims.get
 

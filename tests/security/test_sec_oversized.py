@@ -59,7 +59,8 @@ def test_session_past_the_cap_is_a_clear_error(harness: Harness, n: int) -> None
 
 
 def test_stored_payload_is_minimal(harness: Harness) -> None:
-    """D9: the seal holds the tokens and the user object, never a whole SDK response."""
+    """D9: the seal holds the tokens and the user object, never a whole SDK response
+    (plus the 22-character attestation of the access token, core.attestation)."""
     b = harness.browser()
     b.login()
     value = b.session_cookie()
@@ -72,4 +73,6 @@ def test_stored_payload_is_minimal(harness: Harness) -> None:
         "impersonator",
         "organizationId",
         "authenticationMethod",
+        "attestation",
     }, set(data)
+    assert len(data["attestation"]) == 22
