@@ -52,6 +52,7 @@ OTHER_API_KEY = "sk_test_attestation_9876543210"
 #: two versions of the middleware must agree), so pinned here rather than imported.
 INFO_V1 = b"authkit-middleware/v1 access token attestation"
 BASE64URL = re.compile(r"[A-Za-z0-9_-]{22}")
+#: base64url, in its own order (a character's index is its 6-bit value).
 ALPHABET = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
 
 ascii_tokens = st.text(st.characters(codec="ascii"), min_size=1, max_size=300)
@@ -192,6 +193,19 @@ def test_a_changed_attestation_does_not_check(data: st.DataObject, token: str) -
         changed = data.draw(st.text().filter(lambda s: s != made))
     assert changed != made
     assert _attestor().check(token, _rsa_key(0), changed) is False
+
+
+def test_every_one_character_change_of_the_attestation_does_not_check() -> None:
+    """Exhaustively: each of the 22 positions replaced by each other base64url
+    character (the last position included), and each one removed or doubled."""
+    token, key = _jwt(), _rsa_key(0)
+    made = _attestor().attest(token, key)
+    for index, char in enumerate(made):
+        for other in ALPHABET.replace(char, ""):
+            changed = made[:index] + other + made[index + 1 :]
+            assert _attestor().check(token, key, changed) is False, (index, other)
+        assert _attestor().check(token, key, made[:index] + made[index + 1 :]) is False
+        assert _attestor().check(token, key, made[:index] + char + made[index:]) is False
 
 
 def test_a_non_canonical_encoding_of_the_same_mac_does_not_check() -> None:
