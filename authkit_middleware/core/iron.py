@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import pybase64
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 
+from . import strict_json
 from .errors import SealError
 
 if TYPE_CHECKING:
@@ -316,32 +317,10 @@ def dumps_json(data: Any) -> bytes:
         return json.dumps(data, separators=(",", ":"), allow_nan=False).encode("ascii")
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError("not JSON")
-
-
-# One decoder, built once: json.loads(..., parse_constant=...) would build one per call.
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
-# The scanner ``_DECODER.decode`` itself runs (the C one); typeshed does not list it.
-_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
-
-
 def loads_json(raw: bytes) -> Any:
     """Parse strict JSON (no NaN/Infinity); any failure is a :class:`SealError`."""
     try:
-        text = raw.decode("utf-8")
-        # Fast path: a document that is one value from its first to its last character
-        # (what JSON.stringify and dumps_json write) is exactly what ``decode`` returns
-        # for it, minus its two whitespace-regex passes. Anything else (leading or
-        # trailing whitespace, trailing data, nothing) goes through ``decode``, which
-        # accepts or rejects it as before.
-        try:
-            value, end = _SCAN(text, 0)
-        except StopIteration:
-            end = -1
-        if end != len(text):
-            value = _DECODER.decode(text)
-        return value
+        return strict_json.loads(raw)
     except (ValueError, RecursionError):  # UnicodeDecodeError, JSONDecodeError are ValueErrors
         raise SealError(_INVALID) from None
 

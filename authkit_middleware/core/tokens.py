@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.hashes import SHA256
 
+from . import strict_json
 from .auth import Auth, Impersonator, User, _build_auth
 from .errors import KeySetUnavailableError, TokenError
 from .jwks import JWKSCache
@@ -89,15 +90,6 @@ _PKCS1V15 = PKCS1v15()
 _SHA256 = SHA256()
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError("non-finite number")
-
-
-# ``NaN``/``Infinity`` are not JSON; an ``exp: Infinity`` must not mean "never expires".
-_JSON = json.JSONDecoder(parse_constant=_reject_constant)
-#: The very scanner ``_JSON.decode`` uses (C when available; typeshed omits it).
-_SCAN: Callable[[str, int], tuple[Any, int]] = _JSON.scan_once  # type: ignore[attr-defined]
-
 _KID_NOT_STRING = "Token key id is not a string."
 _NOT_COMPACT = "Token is not a compact JWS (three base64url segments)."
 
@@ -128,19 +120,7 @@ def _b64decode(segment: bytes) -> bytes:
 
 def _json_object(segment: bytes, what: str) -> dict[str, Any]:
     try:
-        text = _b64decode(segment).decode("utf-8")
-        # ``_JSON.decode(text)`` is: skip leading whitespace, scan one value, skip
-        # trailing whitespace, refuse anything left. A text that starts with its value
-        # and ends with it (every real token) needs only the scan; any other text goes
-        # through ``decode`` itself. Same answer either way: when the text does not
-        # start with whitespace, ``decode`` makes this very scan (and raises what it
-        # raises); when it does, the scan stops at once (StopIteration).
-        try:
-            value, end = _SCAN(text, 0)
-        except StopIteration:
-            end = -1
-        if end != len(text):
-            value = _JSON.decode(text)
+        value = strict_json.loads(_b64decode(segment))
     except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError are ValueErrors
         raise _fail(CODE_MALFORMED, f"Token {what} is not JSON.") from None
     if type(value) is not dict:
