@@ -5,7 +5,8 @@ object ``{accessToken, refreshToken, user, impersonator}``; workos-python seals 
 snake_case one ``{access_token, refresh_token, user, impersonator}``. We read both
 and write the shape that matches the seal format, so a cookie written here is
 readable by the library that owns that format (checklist D9: we store the tokens
-and the user object, never a whole API response).
+and the user object, never a whole API response). One field of our own,
+``attestation`` (core.attestation), is ignored by the other libraries.
 """
 
 from __future__ import annotations
