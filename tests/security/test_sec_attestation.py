@@ -343,6 +343,25 @@ def test_the_attackers_attested_token_in_the_victims_session_is_refused(
     assert auth.user is None
 
 
+def _signed_in_through_rs256(
+    kit: AuthKit,
+    value: str,
+    session: SessionData,
+    rs256: RS256,
+    full_path: Callable[..., FullPath],
+) -> None:
+    """``value`` signs ``session``'s user in, in ``kit``'s lane and on the full path,
+    each after exactly one RS256 verification (its attestation was not trusted)."""
+    rs256.reset()
+    auth = _lane(kit, value)
+    assert auth is not None and auth.user == session.user
+    assert rs256.calls == 1
+    rs256.reset()
+    full_auth, _ = full_path().get(value)
+    assert full_auth.user == session.user
+    assert rs256.calls == 1
+
+
 def test_a_genuine_token_with_a_garbage_attestation_is_verified_with_rs256(
     server: EmulatorServer,
     emulator: Emulator,
@@ -357,14 +376,7 @@ def test_a_genuine_token_with_a_garbage_attestation_is_verified_with_rs256(
         value = kit.sealer.seal(
             encode_session(replace(session, attestation=garbage), camel=True), purpose="session"
         )
-        rs256.reset()
-        auth = _lane(kit, value)
-        assert auth is not None and auth.user == session.user
-        assert rs256.calls == 1
-        rs256.reset()
-        auth, _ = full_path().get(value)
-        assert auth.user == session.user
-        assert rs256.calls == 1
+        _signed_in_through_rs256(kit, value, session, rs256, full_path)
 
 
 # --------------------------------------------------------------------------- c. API key
@@ -386,14 +398,7 @@ def test_an_attestation_under_another_api_key_is_not_trusted(
         _sealed(other, value)["attestation"]
         != _sealed(_worker(server), _worker(server).seal_session(session))["attestation"]
     )
-    rs256.reset()
-    auth = _lane(_worker(server), value)
-    assert auth is not None and auth.user == session.user
-    assert rs256.calls == 1
-    rs256.reset()
-    auth, _ = full_path().get(value)
-    assert auth.user == session.user
-    assert rs256.calls == 1
+    _signed_in_through_rs256(_worker(server), value, session, rs256, full_path)
 
 
 # --------------------------------------------------------------------------- d. rotation
