@@ -35,7 +35,9 @@ def emulator_settings(
 
 def seal_session(kit: AuthKit, tokens: Mapping[str, Any]) -> str:
     """A session cookie's value for ``tokens`` (an authenticate response, such as
-    ``Emulator.issue_session`` returns), sealed by ``kit`` as its callback would."""
+    ``Emulator.issue_session`` returns), sealed by ``kit`` as its callback would but
+    without a token attestation (as WorkOS's JavaScript libraries seal it), so its
+    first sight runs the RS256 check; ``kit.seal_session`` makes an attested one."""
     session = TokenResponse.from_dict(dict(tokens)).to_session()
     return str(kit.sealer.seal(encode_session(session, camel=True), purpose="session"))
 
