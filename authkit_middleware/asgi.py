@@ -25,8 +25,9 @@ from workos import AsyncWorkOSClient
 
 from authkit_middleware.core.auth import Auth
 from authkit_middleware.core.config import AuthKitConfig
-from authkit_middleware.core.engine import Continue, LaneMiss, Respond
+from authkit_middleware.core.engine import Continue, Respond
 from authkit_middleware.core.http import NO_STORE, RequestInfo, Response, session_cache_headers
+from authkit_middleware.core.lane import LaneMiss
 from authkit_middleware.drivers._common import middleware_setup
 from authkit_middleware.drivers.aio import AsyncDriver
 
@@ -176,7 +177,7 @@ class AuthKitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found: Auth | LaneMiss | None = None
-        if scope["type"] == "http" and not self.kit._debug:
+        if scope["type"] == "http":
             # The fast lane (``kit.lane``, ``kit.bearer_lane``): a verified cookie or
             # bearer token seen before, a first cookie that verifies plainly, or
             # signed out on an open path. Debug mode logs each hit: the full path.
@@ -193,8 +194,9 @@ class AuthKitMiddleware:
             if root_path and path.startswith(root_path):
                 path = path[len(root_path) :] or "/"
             if authorization is None:
-                found = self.kit.lane(path, root_path, cookie)
-            else:
+                lane = self.kit.lane
+                found = lane(path, root_path, cookie)
+            elif not self.kit._debug:
                 bearer = self.kit.bearer_lane(
                     path, root_path, authorization.decode("latin-1"), cookie
                 )
@@ -204,7 +206,7 @@ class AuthKitMiddleware:
                     scope["auth"] = AuthCredentials(bearer.scopes)
                     await self.app(scope, receive, _cache_send(send, (), "Authorization"))
                     return
-            if found is not None and type(found) is not tuple:
+            if found:  # an Auth (a LaneMiss or None is false)
                 # No RequestInfo, no driver, no Continue; same scope and headers as below.
                 auth: Auth = found  # type: ignore[assignment]  # (no cast() call per request)
                 scope["authkit"] = auth
@@ -223,7 +225,7 @@ class AuthKitMiddleware:
             await self.app(scope, receive, send)  # lifespan and the unknown pass through
             return
         request = request_info(scope)
-        if type(found) is tuple:
+        if isinstance(found, LaneMiss):
             self.kit.seen_cookie(request, found)  # no second parse of the Cookie header
         if scope_type == "websocket":
             request.method = "GET"

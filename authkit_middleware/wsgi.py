@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from workos import WorkOSClient
 
-from authkit_middleware.core.auth import Auth
 from authkit_middleware.core.config import AuthKitConfig
-from authkit_middleware.core.engine import LaneMiss, Respond
+from authkit_middleware.core.engine import Respond
 from authkit_middleware.core.http import NO_STORE, RequestInfo, session_cache_headers
+from authkit_middleware.core.lane import LaneMiss
 from authkit_middleware.drivers._common import middleware_setup
 from authkit_middleware.drivers.sync import SyncDriver
 
@@ -130,42 +130,40 @@ class AuthKitWSGIMiddleware:
         self.driver.close()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        found: Auth | LaneMiss | None = None
-        kit = self.kit
-        if not kit._debug:
-            # The fast lane (``kit.lane``/``kit.bearer_lane`` straight from the
-            # environ): a verified cookie or bearer token seen before, a first cookie
-            # that verifies plainly, or signed out on an open path. Debug logging of
-            # hits takes the full path; so does a non-ASCII path, which
-            # ``request_info`` re-decodes as UTF-8.
+        # The fast lane (``kit.lane``, ``core.lane``) straight from the environ: a
+        # Cookie header seen before with a verified session, a first cookie that
+        # verifies plainly, or signed out on an open path. Every signed-in request
+        # of a returning browser ends in these few lines: they are kept that short.
+        if "HTTP_AUTHORIZATION" not in environ:
+            lane = self.kit.lane
+            found = lane(
+                environ.get("PATH_INFO"), environ.get("SCRIPT_NAME"), environ.get("HTTP_COOKIE")
+            )
+            if found:  # an Auth (a LaneMiss or None is false)
+                environ[ENVIRON_KEY] = found
+                # ``app`` read as a plain attribute: ``self.app(...)`` would look it up
+                # as a method, through the type's attribute cache, on every request.
+                app = self.app
+                if found.user is None:  # type: ignore[union-attr]  # (a LaneMiss is false)
+                    return app(environ, start_response)
+                return app(environ, partial(_session_start_response, start_response))
+        else:
+            found = None
             path: str = environ.get("PATH_INFO", "") or "/"
-            if path.isascii():
-                authorization = environ.get("HTTP_AUTHORIZATION")
-                if authorization is None:
-                    found = kit.lane(
-                        path, environ.get("SCRIPT_NAME", ""), environ.get("HTTP_COOKIE")
+            if not self.kit._debug and path.isascii():  # else request_info re-decodes it
+                bearer = self.kit.bearer_lane(
+                    path,
+                    environ.get("SCRIPT_NAME", ""),
+                    environ["HTTP_AUTHORIZATION"],
+                    environ.get("HTTP_COOKIE"),
+                )
+                if bearer is not None:
+                    environ[ENVIRON_KEY] = bearer
+                    return self.app(
+                        environ, _cache_start_response(start_response, (), "Authorization")
                     )
-                    if found is not None and type(found) is not tuple:
-                        # No RequestInfo, no driver, no Continue; same environ, headers.
-                        auth: Auth = found  # type: ignore[assignment]  # (no cast() call)
-                        environ[ENVIRON_KEY] = auth
-                        if auth.user is None:
-                            return self.app(environ, start_response)
-                        return self.app(environ, partial(_session_start_response, start_response))
-                else:
-                    bearer = kit.bearer_lane(
-                        path,
-                        environ.get("SCRIPT_NAME", ""),
-                        authorization,
-                        environ.get("HTTP_COOKIE"),
-                    )
-                    if bearer is not None:
-                        environ[ENVIRON_KEY] = bearer
-                        return self.app(
-                            environ, _cache_start_response(start_response, (), "Authorization")
-                        )
         request = request_info(environ)
-        if type(found) is tuple:
+        if isinstance(found, LaneMiss):
             self.kit.seen_cookie(request, found)  # no second parse of the Cookie header
         limit = self.kit.body_limit(request)
         if limit is not None:

@@ -59,8 +59,17 @@ from authkit_middleware.core.errors import (
 )
 from authkit_middleware.core.http import RequestInfo, Response, json_response
 from authkit_middleware.core.jwks import JWKSCache
+from authkit_middleware.core.lane import (
+    UNREADABLE,
+    Lane,
+    LaneMiss,
+    OpenedCookie,
+    _Unreadable,
+    memo_lane,
+    no_lane,
+)
 from authkit_middleware.core.login_state import is_verifier_cookie_name
-from authkit_middleware.core.rules import _SIGNED_IN, _UNSEEN, ProtectionRules
+from authkit_middleware.core.rules import _MEMO_SIZE, _SIGNED_IN, _UNSEEN, ProtectionRules
 from authkit_middleware.core.seal import Sealer, Unsealed
 from authkit_middleware.core.session import (
     SessionData,
@@ -94,6 +103,11 @@ _BEARER_KEY = _bearer.BEARER_CACHE_PREFIX
 #: a longer header is still answered, by value, just not remembered.
 HEADER_MEMO_SLACK = 2048
 
+#: How many Cookie headers without a session cookie are remembered (each at most
+#: ``HEADER_MEMO_SLACK`` long: 2 MiB at most), so that signed-out visitors on open
+#: paths skip the parse. Emptied when full, refilled by the headers that come back.
+ANONYMOUS_HEADER_MEMO = 1024
+
 #: How long a refresh result is remembered for requests still carrying the old cookie.
 REFRESH_GRACE_SECONDS = 30.0
 #: Bound of the grace, dead-token and ended-session maps (entries, not bytes).
@@ -102,6 +116,14 @@ SMALL_CACHE_SIZE = 4096
 
 #: The SDK resource whose two URL builders (pure, no HTTP call) the routes use.
 UrlBuilder = UserManagement | AsyncUserManagement
+
+
+def _mount_suffixes(callback_path: str) -> frozenset[str | None]:
+    """Every path that some mount (``root_path``) could make ``callback_path``:
+    ``/app/auth/callback`` gives itself, ``/auth/callback`` and ``/callback``."""
+    return frozenset(
+        callback_path[i:] for i in range(len(callback_path)) if callback_path[i] == "/"
+    )
 
 
 @dataclass(slots=True)
@@ -137,34 +159,8 @@ class SessionOutcome:
     credential_error: AuthKitError | None = None
 
 
-@dataclass(slots=True)
-class OpenedCookie:
-    """A session cookie ``attempt`` unsealed whose verification needs an effect (a
-    JWKS fetch, a refresh): ``handle`` goes on from here instead of unsealing again."""
-
-    value: str
-    unsealed: Unsealed
-    session: SessionData
-
-
 #: What ``attempt`` hands to ``handle`` when it could not decide alone.
 HeadStart = SessionOutcome | OpenedCookie
-
-
-class _Unreadable:
-    """The type of ``UNREADABLE``."""
-
-    __slots__ = ()
-
-
-#: A session cookie the fast lane tried to open and could not (D11: the full path
-#: answers it as anonymous plus a deletion, without trying again).
-UNREADABLE = _Unreadable()
-
-#: What ``AuthKit.lane`` found when it could not answer: the decoded Cookie header,
-#: the session cookie's value and, when it tried to open it, the ``OpenedCookie``
-#: or ``UNREADABLE``.
-LaneMiss = tuple[str, str | None, OpenedCookie | _Unreadable | None]
 
 
 class AuthKit:
@@ -178,7 +174,7 @@ class AuthKit:
         refresh_grace_seconds: float = REFRESH_GRACE_SECONDS,
     ) -> None:
         self.config = config
-        self.clock = clock
+        self._clock = clock
         self.sealer = Sealer(config.cookie_passwords, format=config.seal_format)
         self._camel = config.seal_format == "iron"
         self.jwks = JWKSCache(
@@ -188,7 +184,7 @@ class AuthKit:
         #: Vouches for the tokens this middleware verified, in the cookies it seals
         #: (core.attestation); None: every new cookie's token is verified with RS256.
         self._attestor = TokenAttestor(config.api_key) if config.token_attestation else None
-        #: The session cache's memo by whole Cookie header, read inline by ``lane``.
+        #: The session cache's memo by whole Cookie header, read by ``lane``.
         self._header_memo = self.sessions.header_memo
         #: hash(old refresh token, org) -> TokenResponse, for late requests (checklist E3).
         self.refresh_grace = TimedMap(SMALL_CACHE_SIZE)
@@ -225,10 +221,43 @@ class AuthKit:
         self._session_options = session_cookie_options(config)
         #: Decided once: debug lines cost one attribute test per request when off.
         self._debug = config.debug
+        #: What ``core.lane.memo_lane`` answers from, filled by ``_lane``: the paths
+        #: where a remembered session is the whole answer, those open to everyone
+        #: (both bounded like the rules' memo; never an auth route, nor a path that a
+        #: mount could make the callback's), and Cookie headers holding no session.
+        self._session_paths: set[str | None] = set()
+        self._open_paths: set[str | None] = set()
+        self._never_memo_paths = _mount_suffixes(config.callback_path)
+        self._anonymous_headers: set[str | bytes] = set()
+        #: The adapters' entry (``core.lane``): rebuilt when the clock is replaced.
+        self.lane: Lane = self._build_lane()
         if config.debug and logger.getEffectiveLevel() > logging.DEBUG:
             logger.setLevel(logging.DEBUG)
         #: Refresh results already announced to ``on_refresh`` (single-flight shares one).
         self._refresh_announced = _hooks.OnceSet(SMALL_CACHE_SIZE)
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """Seconds since the epoch (``time.time``); tests put a fake clock here."""
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self.lane = self._build_lane()  # its closure holds the clock
+
+    def _build_lane(self) -> Lane:
+        if self._debug:
+            return no_lane  # debug mode logs every request: the full path
+        return memo_lane(
+            self._session_paths,
+            self._open_paths,
+            self._header_memo,
+            self._anonymous_headers,
+            self._clock,
+            ANONYMOUS,
+            self._lane,
+        )
 
     def body_limit(self, request: RequestInfo) -> int | None:
         """How many body bytes an adapter must read for this request, or None.
@@ -249,12 +278,12 @@ class AuthKit:
         replaying a single-use refresh token (checklist E3). Drivers ask before and
         after waiting for an in-flight refresh.
         """
-        result: TokenResponse | None = self.refresh_grace.get(key, self.clock())
+        result: TokenResponse | None = self.refresh_grace.get(key, self._clock())
         return result
 
     def remember_refresh(self, key: str, tokens: TokenResponse) -> None:
         """Keep a refresh result for the grace window (see :meth:`recent_refresh`)."""
-        self.refresh_grace.put(key, tokens, self.clock() + self.refresh_grace_seconds)
+        self.refresh_grace.put(key, tokens, self._clock() + self.refresh_grace_seconds)
 
     # ------------------------------------------------------------------ hot path
 
@@ -275,38 +304,51 @@ class AuthKit:
         nothing more. Everything else (None) goes through ``decide`` as before.
         ``now`` defaults to ``self.clock()``, read only when a session is looked up.
         """
-        found = self.lane(path, root_path, cookie_header, now, verify=False)
-        return None if found is None or type(found) is tuple else cast(Auth, found)
+        found = self._lane(path, root_path, cookie_header, now, verify=False)
+        return found if isinstance(found, Auth) else None
 
-    def lane(
+    def _lane(
         self,
-        path: str,
-        root_path: str,
+        path: str | None,
+        root_path: str | None,
         cookie_header: str | bytes | None,
         now: float | None = None,
         *,
         verify: bool = True,
     ) -> Auth | LaneMiss | None:
-        """``fast_auth`` for the adapters, telling what it found when it misses.
+        """``lane`` when a remembered Cookie header alone does not answer
+        (``core.lane.memo_lane`` is in front), telling what it found when it misses.
 
-        An ``Auth``: the answer. A ``LaneMiss`` tuple ``(header, value, opened)``: no
+        An ``Auth``: the answer. A ``LaneMiss`` ``(header, value, opened)``: no
         answer here, but the Cookie header was decoded, its session cookie cut out
         and maybe opened; the adapter hands it to :meth:`seen_cookie` so that the
         full path does not do that again (no second parse or unseal, and the value's
         hash is already computed). None: no answer (an auth route, a chunked cookie,
-        a bearer-prefixed value...).
+        a bearer-prefixed value, a non-ASCII path...).
 
-        A header seen before with a verified session is one lookup in the session
-        cache's header memo; otherwise the session cookie is looked up by value (and
-        the header remembered on a hit). A value the cache does not hold is verified
-        here when that is plain (``_first_sight``; ``verify=False``: memory only).
+        The session cookie is looked up by value (and the header remembered on a
+        hit). A value the cache does not hold is verified here when that is plain
+        (``_first_sight``; ``verify=False``: memory only). A path where a remembered
+        session is the whole answer joins ``_memo_paths``, where ``memo_lane``
+        answers the next requests alone.
         """
+        if not path:
+            path = "/"
+        if not path.isascii():
+            # A WSGI path is latin-1 decoded bytes: not what the rules would see
+            # once it is decoded as UTF-8. The full path decodes it first.
+            return None
         if path in self.routes or (root_path and root_path + path == self.config.callback_path):
             return None
+        requirement = self._requirements.get(path, _UNSEEN)  # the rules' memo, inlined
+        if requirement is _UNSEEN:
+            requirement = self.rules.requirement(path)
+        plain = requirement is None or requirement is _SIGNED_IN
+        if plain and path not in self._session_paths:
+            self._remember_path(path, open_to_all=requirement is None)
         if cookie_header:
             if now is None:
-                now = self.clock()
-            # ``sessions.by_header`` inlined (the steady state's one lookup).
+                now = self._clock()
             memo = self._header_memo.get(cookie_header)
             auth: Auth | None = memo[0] if memo is not None and now < memo[1] else None
             if auth is None:
@@ -321,6 +363,7 @@ class AuthKit:
                     if self._chunk_marker in header:
                         return None
                     auth = ANONYMOUS
+                    self._remember_anonymous(cookie_header)
                 elif value.startswith(_BEARER_KEY):
                     return None  # never a bearer entry for a cookie (full path: unseal fails)
                 else:
@@ -331,21 +374,41 @@ class AuthKit:
                             sessions.remember_header(cookie_header, value, entry)
                     else:
                         # First sight: verified here when plain, else the full path
-                        # (from what was opened, handed over through the tuple).
+                        # (from what was opened, handed over through the LaneMiss).
                         if not verify:
-                            return (header, value, None)
+                            return LaneMiss(header, value, None)
                         first = self._first_sight(value, now)
                         if type(first) is not Auth:
-                            return (header, value, first)  # type: ignore[return-value]
+                            return LaneMiss(header, value, first)  # type: ignore[arg-type]
                         auth = first
         else:
             auth = ANONYMOUS
-        requirement = self._requirements.get(path, _UNSEEN)  # the rules' memo, inlined
-        if requirement is _UNSEEN:
-            requirement = self.rules.requirement(path)
-        if requirement is None or (requirement is _SIGNED_IN and auth.user is not None):
+        if requirement is None or (plain and auth.user is not None):
             return auth
         return None
+
+    def _remember_path(self, path: str, *, open_to_all: bool) -> None:
+        """Let ``memo_lane`` answer on ``path`` (one whose rules need at most sign-in)."""
+        if path[0] != "/" or path in self._never_memo_paths:
+            return
+        session_paths, open_paths = self._session_paths, self._open_paths
+        if len(session_paths) >= _MEMO_SIZE:
+            # Client-chosen paths: bounded, then refilled by the ones that come back.
+            session_paths.clear()
+            open_paths.clear()
+        if open_to_all:
+            open_paths.add(path)
+        session_paths.add(path)
+
+    def _remember_anonymous(self, cookie_header: str | bytes) -> None:
+        """Remember a Cookie header without any session cookie (analytics, a theme...):
+        on an open path ``memo_lane`` answers it as signed out without parsing it."""
+        anonymous = self._anonymous_headers
+        if cookie_header in anonymous or len(cookie_header) > HEADER_MEMO_SLACK:
+            return
+        if len(anonymous) >= ANONYMOUS_HEADER_MEMO:
+            anonymous.clear()
+        anonymous.add(cookie_header)
 
     def bearer_lane(
         self,
@@ -370,7 +433,7 @@ class AuthKit:
             return None
         if path in self.routes or (root_path and root_path + path == self.config.callback_path):
             return None
-        auth = _bearer.cached_bearer(self, authorization, self.clock() if now is None else now)
+        auth = _bearer.cached_bearer(self, authorization, self._clock() if now is None else now)
         if auth is None:
             return None
         requirement = self._requirements.get(path, _UNSEEN)
@@ -792,7 +855,7 @@ class AuthKit:
         try:
             # The refresh took time (or came from another worker): a token minted after
             # this request's ``now`` must not fail as "not yet valid" with a small leeway.
-            new_claims = yield from self._verify(tokens.access_token, max(now, self.clock()))
+            new_claims = yield from self._verify(tokens.access_token, max(now, self._clock()))
             new_session = tokens.to_session()
             ensure_user_access_token(new_claims)
         except (TokenError, ValueError, KeySetUnavailableError) as exc:
@@ -939,7 +1002,7 @@ class AuthKit:
         """Seal ``session`` into Set-Cookie values (chunked when needed) and cache it.
 
         ``claims``: its access token's, verified (then the token is attested too)."""
-        value = self._seal(session, verified=claims is not None, now=self.clock())
+        value = self._seal(session, verified=claims is not None, now=self._clock())
         set_cookies = chunk_cookie(
             self._session_options,
             value,
@@ -972,7 +1035,7 @@ class AuthKit:
         held (RS256), attested (core.attestation). For tools and tests that issue
         cookies; the middleware's own routes seal through the same steps.
         """
-        now = self.clock() if now is None else now
+        now = self._clock() if now is None else now
         try:
             parts, kid = self._token_parts(session.access_token)
             self._verify_parts(session.access_token, parts, kid, now)
