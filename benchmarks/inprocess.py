@@ -304,6 +304,15 @@ async def main(args: argparse.Namespace) -> int:
                 wsgi_call(ours_w, [environ("/", OTHER_COOKIES)]),
             ),
         ]
+        if args.only:
+            # Only the scenarios named (and the references their ratios need).
+            wanted = {sc.name for sc in scenarios if any(w in sc.name for w in args.only)}
+            refs = {
+                sc.reference or ("starlette bare" if sc.kind == "asgi" else "flask bare")
+                for sc in scenarios
+                if sc.name in wanted
+            }
+            scenarios = [sc for sc in scenarios if sc.name in wanted | refs]
         # Warm up (JWKS fetched, imports done, caches primed), then check the answers.
         for sc in scenarios:
             for _ in range(3):
@@ -411,6 +420,12 @@ def parse() -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=2.0, help="time bound per scenario")
     p.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
     p.add_argument("--fresh", type=int, default=4000, help="pre-minted sessions (first request)")
+    p.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="run only the scenarios whose name contains TEXT (repeatable), and their references",
+    )
     return p.parse_args()
 
 
