@@ -15,8 +15,8 @@ Each request gets ``environ["authkit"]``, an :class:`~authkit_middleware.Auth`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from functools import partial
 from http import HTTPStatus
+from types import MethodType
 from typing import TYPE_CHECKING, Any
 
 from workos import WorkOSClient
@@ -146,7 +146,7 @@ class AuthKitWSGIMiddleware:
                 app = self.app
                 if found.user is None:  # type: ignore[union-attr]  # (a LaneMiss is false)
                     return app(environ, start_response)
-                return app(environ, partial(_session_start_response, start_response))
+                return app(environ, MethodType(_session_start_response, start_response))
         else:
             found = None
             path: str = environ.get("PATH_INFO", "") or "/"
@@ -199,9 +199,9 @@ def _cache_start_response(
     ``vary_on``: the request header the answer depended on (``Authorization`` for a
     bearer token)."""
     if not set_cookies and vary_on == "Cookie":
-        # Every signed-in request comes here: a partial (cheaper to make than a
-        # closure) over a module function that handles the common case first.
-        return partial(_session_start_response, start_response)
+        # Every signed-in request comes here: a module function that handles the
+        # common case first, bound to the server's ``start_response``.
+        return MethodType(_session_start_response, start_response)
 
     def session_start_response(
         status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None

@@ -94,19 +94,17 @@ def memo_lane(
     ``header_memo`` holds only verified sessions, each until its refresh is due, and
     loses them when they are signed out.
     """
-    memo_get = header_memo.get
+    # ``get`` takes None too (never a key): one lookup whether a header came or not.
+    memo_get: Callable[[str | bytes | None], tuple[Auth, float] | None] = header_memo.get  # type: ignore[assignment]
 
     def lane(
         path: str | None, root_path: str | None, cookie_header: str | bytes | None
     ) -> Auth | LaneMiss | None:
-        if cookie_header:
-            if path in session_paths:
-                entry = memo_get(cookie_header)
-                if entry is not None and clock() < entry[1]:
-                    return entry[0]
-                if cookie_header in anonymous_headers and path in open_paths:
-                    return anonymous
-        elif path in open_paths:
+        entry = memo_get(cookie_header)
+        if entry is not None:
+            if path in session_paths and clock() < entry[1]:
+                return entry[0]
+        elif path in open_paths and (not cookie_header or cookie_header in anonymous_headers):
             return anonymous
         return otherwise(path, root_path, cookie_header)
 
