@@ -225,10 +225,11 @@ class AuthKit:
         #: where a remembered session is the whole answer, those open to everyone
         #: (both bounded like the rules' memo; never an auth route, nor a path that a
         #: mount could make the callback's), and Cookie headers holding no session.
-        self._session_paths: set[str | None] = set()
-        self._open_paths: set[str | None] = set()
+        #: Dicts used as sets: ``in`` on a dict runs the lookup code the app keeps hot.
+        self._session_paths: dict[str | None, None] = {}
+        self._open_paths: dict[str | None, None] = {}
         self._never_memo_paths = _mount_suffixes(config.callback_path)
-        self._anonymous_headers: set[str | bytes] = set()
+        self._anonymous_headers: dict[str | bytes, None] = {}
         #: The adapters' entry (``core.lane``): rebuilt when the clock is replaced.
         self.lane: Lane = self._build_lane()
         if config.debug and logger.getEffectiveLevel() > logging.DEBUG:
@@ -397,8 +398,8 @@ class AuthKit:
             session_paths.clear()
             open_paths.clear()
         if open_to_all:
-            open_paths.add(path)
-        session_paths.add(path)
+            open_paths[path] = None
+        session_paths[path] = None
 
     def _remember_anonymous(self, cookie_header: str | bytes) -> None:
         """Remember a Cookie header without any session cookie (analytics, a theme...):
@@ -408,7 +409,7 @@ class AuthKit:
             return
         if len(anonymous) >= ANONYMOUS_HEADER_MEMO:
             anonymous.clear()
-        anonymous.add(cookie_header)
+        anonymous[cookie_header] = None
 
     def bearer_lane(
         self,
