@@ -309,7 +309,8 @@ def _cache_headers(
     return kept
 
 
-_CACHE_HEADER_NAMES = frozenset((b"cache-control", b"vary"))
+#: A dict used as a set: its lookup code is the one the app keeps hot.
+_CACHE_HEADER_NAMES = dict.fromkeys((b"cache-control", b"vary"))
 _COOKIE_CACHE_HEADERS = list(_DEFAULT_CACHE_HEADERS["Cookie"])
 
 
