@@ -185,10 +185,11 @@ def naive_starlette(s: Settings) -> Any:
     return NaiveSDKMiddleware(bare_starlette(), client, FERNET_KEY)
 
 
-def ours_starlette(s: Settings) -> Any:
+def ours_starlette(s: Settings, app: Any = None) -> Any:
+    """Ours in front of ``app`` (default: a new bare Starlette app)."""
     from authkit_middleware import AuthKitMiddleware
 
-    return AuthKitMiddleware(bare_starlette(), **our_options(s))
+    return AuthKitMiddleware(app or bare_starlette(), **our_options(s))
 
 
 def asgi_app() -> Any:
@@ -292,10 +293,11 @@ def seed_flask(s: Settings) -> Any:
     return app
 
 
-def ours_flask(s: Settings) -> Any:
+def ours_flask(s: Settings, app: Any = None) -> Any:
+    """Ours in front of ``app`` (default: a new bare Flask app)."""
     from authkit_middleware import AuthKitWSGIMiddleware
 
-    return AuthKitWSGIMiddleware(bare_flask(), **our_options(s))
+    return AuthKitWSGIMiddleware(app or bare_flask(), **our_options(s))
 
 
 def wsgi_app() -> Any:

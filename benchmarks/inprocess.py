@@ -211,8 +211,12 @@ async def main(args: argparse.Namespace) -> int:
         settings = apps.Settings(server.base_url, server.api_key, server.client_id)
         tokens = emulator.issue_session(apps.EMAIL)
 
-        ours = apps.ours_starlette(settings)
-        ours_w = apps.ours_flask(settings)
+        # Each bare app is the very app ours wraps: the ratio is the middleware alone,
+        # not two instances of the app that happen to sit in different memory.
+        bare = apps.bare_starlette()
+        bare_w = apps.bare_flask()
+        ours = apps.ours_starlette(settings, bare)
+        ours_w = apps.ours_flask(settings, bare_w)
         # Cookies come from another worker of the same app (as after a restart or
         # behind a load balancer): sealed after verifying, so attested.
         worker = apps.other_worker(settings, emulator.keys.jwks())
@@ -244,8 +248,6 @@ async def main(args: argparse.Namespace) -> int:
         def first_wsgi(cookies: list[str]) -> list[dict[str, Any]]:
             return [environ("/dash", c) for c in cookies]
 
-        bare = apps.bare_starlette()
-        bare_w = apps.bare_flask()
         seed = apps.seed_flask(settings)
         scenarios = [
             Scenario("starlette bare", "asgi", asgi_call(bare, [scope("/dash", cookie)])),
