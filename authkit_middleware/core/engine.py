@@ -330,8 +330,9 @@ class AuthKit:
         The session cookie is looked up by value (and the header remembered on a
         hit). A value the cache does not hold is verified here when that is plain
         (``_first_sight``; ``verify=False``: memory only). A path where a remembered
-        session is the whole answer joins ``_memo_paths``, where ``memo_lane``
-        answers the next requests alone.
+        session is the whole answer joins ``_session_paths`` (and ``_open_paths`` if
+        open to all), and a header holding no session cookie ``_anonymous_headers``:
+        from these ``memo_lane`` answers the next requests alone.
         """
         if not path:
             path = "/"

@@ -2,9 +2,10 @@
 
 The adapters call ``AuthKit.lane`` on every request that carries no
 ``Authorization`` header, before any ``RequestInfo`` exists. A browser repeating a
-Cookie header seen before (the steady state of every signed-in user) is answered by
-:func:`memo_lane`, a closure that reads one set and one dict; everything else goes
-to the engine's own lane (``AuthKit._lane``), which decides with the full rules.
+Cookie header seen before (the steady state of every signed-in user), or a signed-out
+visitor on an open path, is answered by :func:`memo_lane`, a closure that reads two
+dicts and the clock; everything else goes to the engine's own lane
+(``AuthKit._lane``), which decides with the full rules.
 
 Why a closure and not a method: measured with a Flask request around it, each
 bytecode the middleware runs costs about 9 ns (the interpreter's dispatch runs cold
