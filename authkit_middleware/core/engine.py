@@ -295,15 +295,16 @@ class AuthKit:
         cookie_header: str | bytes | None,
         now: float | None = None,
     ) -> Auth | None:
-        """The adapters' lane in front of ``fast``: the ``Auth`` from memory, or None.
+        """What the lane answers from memory alone: the ``Auth``, or None.
 
-        Called with only the path and the ``Cookie`` header (as the server gave it:
-        bytes from ASGI, str from WSGI), before any ``RequestInfo`` exists, for
-        requests *without* an ``Authorization`` header. It answers only the plainest
-        cases, where its answer is the one ``fast``/``handle`` would give: not an auth
-        route, no chunked session cookie, a path that is open or needs sign-in and
-        nothing more. Everything else (None) goes through ``decide`` as before.
-        ``now`` defaults to ``self.clock()``, read only when a session is looked up.
+        The engine's lane (``_lane``) with ``verify=False``: no new cookie is
+        verified, nothing is handed over. Called with only the path and the
+        ``Cookie`` header (as the server gave it: bytes from ASGI, str from WSGI), it
+        answers only the plainest cases, where its answer is the one
+        ``fast``/``handle`` would give: not an auth route, no chunked session cookie,
+        a path that is open or needs sign-in and nothing more. ``now`` defaults to
+        ``self.clock()``, read only when a session is looked up. For tests and
+        benchmarks; the adapters call :attr:`lane`.
         """
         found = self._lane(path, root_path, cookie_header, now, verify=False)
         return found if isinstance(found, Auth) else None
@@ -340,11 +341,9 @@ class AuthKit:
             # A WSGI path is latin-1 decoded bytes: not what the rules would see
             # once it is decoded as UTF-8. The full path decodes it first.
             return None
-        if path in self.routes or (root_path and root_path + path == self.config.callback_path):
+        if self._is_auth_route(path, root_path):
             return None
-        requirement = self._requirements.get(path, _UNSEEN)  # the rules' memo, inlined
-        if requirement is _UNSEEN:
-            requirement = self.rules.requirement(path)
+        requirement = self.rules.requirement(path)
         plain = requirement is None or requirement is _SIGNED_IN
         if plain and path not in self._session_paths:
             self._remember_path(path, open_to_all=requirement is None)
@@ -433,7 +432,7 @@ class AuthKit:
             return None
         if not authorization.startswith(_BEARER_KEY):
             return None
-        if path in self.routes or (root_path and root_path + path == self.config.callback_path):
+        if self._is_auth_route(path, root_path):
             return None
         auth = _bearer.cached_bearer(self, authorization, self._clock() if now is None else now)
         if auth is None:
@@ -461,7 +460,7 @@ class AuthKit:
         Signed-out requests to open paths and repeat visits of a verified cookie end
         here: no crypto, no I/O, no generator.
         """
-        if request.path in self.routes or self._is_mounted_callback(request):
+        if self._is_auth_route(request.path, request.root_path):
             return None
         cookie_header = request.cookie
         value = self._session_cookie(request, cookie_header) if cookie_header else None
@@ -502,11 +501,20 @@ class AuthKit:
         request.session_cookie_memo = (header, name, value)
         return value
 
+    def _is_auth_route(self, path: str, root_path: str | None) -> bool:
+        """One of the middleware's own routes (``/login``, ``/callback``...), the
+        callback under a mount included: no lane and no fast path answer those."""
+        return path in self.routes or self._is_mounted_callback_path(path, root_path)
+
     def _is_mounted_callback(self, request: RequestInfo) -> bool:
+        return self._is_mounted_callback_path(request.path, request.root_path)
+
+    def _is_mounted_callback_path(self, path: str, root_path: str | None) -> bool:
         """The redirect URI's path is the full URL path: under a mount (``root_path``,
         ``SCRIPT_NAME``) the request's mount-relative path is only its tail."""
-        root = request.root_path
-        return bool(root) and root + request.path == self.config.callback_path
+        if not root_path:
+            return False
+        return root_path + path == self.config.callback_path
 
     # ------------------------------------------------------------------ pipeline
 
@@ -520,7 +528,7 @@ class AuthKit:
         logging). It takes the same steps as ``authenticate`` and ``_route``, through
         the same helpers, stopping where those would yield.
         """
-        if self._debug or request.path in self.routes or self._is_mounted_callback(request):
+        if self._debug or self._is_auth_route(request.path, request.root_path):
             return None
         outcome = self._try_authenticate(request, now)
         if not isinstance(outcome, SessionOutcome):
