@@ -26,7 +26,13 @@ from workos import AsyncWorkOSClient
 from authkit_middleware.core.auth import Auth
 from authkit_middleware.core.config import AuthKitConfig
 from authkit_middleware.core.engine import Continue, Respond
-from authkit_middleware.core.http import NO_STORE, RequestInfo, Response, session_cache_headers
+from authkit_middleware.core.http import (
+    COMMON_HEADER_NAMES,
+    NO_STORE,
+    RequestInfo,
+    Response,
+    session_cache_headers,
+)
 from authkit_middleware.core.lane import LaneMiss
 from authkit_middleware.drivers._common import middleware_setup
 from authkit_middleware.drivers.aio import AsyncDriver
@@ -311,6 +317,9 @@ def _cache_headers(
 
 #: A dict used as a set: its lookup code is the one the app keeps hot.
 _CACHE_HEADER_NAMES = dict.fromkeys((b"cache-control", b"vary"))
+#: Names passed over without ``lower()`` (a new bytes object each): ASGI servers and
+#: frameworks send them lowercase (``COMMON_HEADER_NAMES``).
+_OTHER_HEADER_NAMES = dict.fromkeys(name.lower().encode("latin-1") for name in COMMON_HEADER_NAMES)
 _COOKIE_CACHE_HEADERS = list(_DEFAULT_CACHE_HEADERS["Cookie"])
 
 
@@ -322,7 +331,7 @@ async def _signed_in_send(send: Send, message: Message) -> None:
     if message["type"] == "http.response.start":
         headers = message.get("headers", ())
         for key, _ in headers:
-            if key.lower() in _CACHE_HEADER_NAMES:
+            if key not in _OTHER_HEADER_NAMES and key.lower() in _CACHE_HEADER_NAMES:
                 message = {**message, "headers": _cache_headers(headers, ())}
                 break
         else:

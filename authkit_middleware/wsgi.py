@@ -23,7 +23,12 @@ from workos import WorkOSClient
 
 from authkit_middleware.core.config import AuthKitConfig
 from authkit_middleware.core.engine import Respond
-from authkit_middleware.core.http import NO_STORE, RequestInfo, session_cache_headers
+from authkit_middleware.core.http import (
+    COMMON_HEADER_NAMES,
+    NO_STORE,
+    RequestInfo,
+    session_cache_headers,
+)
 from authkit_middleware.core.lane import LaneMiss
 from authkit_middleware.drivers._common import middleware_setup
 from authkit_middleware.drivers.sync import SyncDriver
@@ -191,6 +196,10 @@ _CACHE_HEADER_NAMES = frozenset(("cache-control", "vary"))
 #: Their lengths, as a dict: its lookup code is the one the app keeps hot (a set's
 #: runs cold between two requests).
 _CACHE_HEADER_LENGTHS = dict.fromkeys(len(name) for name in _CACHE_HEADER_NAMES)
+#: Names passed over at once (``COMMON_HEADER_NAMES``, as sent and lowercased).
+_OTHER_HEADER_NAMES = dict.fromkeys(
+    spelling for name in COMMON_HEADER_NAMES for spelling in (name, name.lower())
+)
 
 
 def _cache_start_response(
@@ -222,9 +231,13 @@ def _session_start_response(
     """``start_response`` for a signed-in answer that sets no cookie: the app set
     neither Cache-Control nor Vary (the common case), so the defaults go on a copy."""
     for key, _ in headers:
-        # Only a 4- or 13-character name can be Vary or Cache-Control: the others
-        # (Content-Type, Content-Length...) are passed over without lower().
-        if len(key) in _CACHE_HEADER_LENGTHS and key.lower() in _CACHE_HEADER_NAMES:
+        # A common name (Content-Type...) is passed over in one lookup; of the others
+        # only a 4- or 13-character one can be Vary or Cache-Control.
+        if (
+            key not in _OTHER_HEADER_NAMES
+            and len(key) in _CACHE_HEADER_LENGTHS
+            and key.lower() in _CACHE_HEADER_NAMES
+        ):
             return start_response(status, _rewrite_headers(headers, ()), exc_info)
     return start_response(status, headers + _DEFAULT_CACHE_HEADERS, exc_info)
 
