@@ -4,10 +4,13 @@ ASGI apps are awaited directly with a prebuilt scope and trivial receive/send; W
 apps are called with a prebuilt environ and a no-op start_response (the body is
 consumed and closed, as a server would). Each call is timed on its own with
 ``perf_counter_ns`` (the timer's own cost, calibrated at start, is subtracted);
-scenarios run interleaved in rounds so that drift hits all of them alike. Each
-scenario stops at its iteration budget or its time bound, whichever comes first.
+scenarios run interleaved in rounds so that drift hits all of them alike, each
+round in a new random order (seeded: the same seed, the same orders) so that no
+scenario always follows the same one. Each scenario stops at its iteration budget or
+its time bound, whichever comes first.
 
     .venv/bin/python benchmarks/inprocess.py [--iterations 20000] [--seconds 2]
+        [--rounds 20] [--order-seed 1 | --fixed-order] [--only TEXT]
 
 Exit status 0 when every target holds, 1 otherwise (2 on a setup failure).
 """
@@ -18,6 +21,7 @@ import argparse
 import asyncio
 import gc
 import io
+import random
 import statistics
 import sys
 import time
@@ -172,13 +176,28 @@ def calibrate() -> int:
 
 
 async def run_rounds(
-    scenarios: list[Scenario], iterations: int, seconds: float, rounds: int
+    scenarios: list[Scenario],
+    iterations: int,
+    seconds: float,
+    rounds: int,
+    order_seed: int | None = None,
 ) -> None:
+    """Each round runs every scenario once, in a new random order (``order_seed``;
+    None: the listed order every round). Whatever ran just before a scenario moves
+    its median: another app on the same framework code leaves the interpreter's
+    caches and call-site specializations in its own state, which take thousands of
+    requests to settle. A fixed order gives each scenario the same predecessor in
+    every round, so that effect would be the same bias in every round; shuffled, it
+    is spread over all scenarios alike."""
     clock = time.perf_counter_ns
     per_round = max(1, iterations // rounds)
     budget = seconds / rounds
+    order = list(scenarios)
+    shuffler = None if order_seed is None else random.Random(order_seed)
     for _ in range(rounds):
-        for sc in scenarios:
+        if shuffler is not None:
+            shuffler.shuffle(order)
+        for sc in order:
             gc.collect()
             samples = sc.samples
             call = sc.call
@@ -336,7 +355,13 @@ async def main(args: argparse.Namespace) -> int:
                 else:
                     sc.call = wsgi_call(ours_w, first_wsgi(cookies))
         overhead = calibrate()
-        await run_rounds(scenarios, args.iterations, args.seconds, args.rounds)
+        # What setup made (apps, pre-minted cookies, their environs) is never garbage:
+        # frozen, so the collection before each of the many scenario rounds only
+        # walks what the requests left behind, not all of it again.
+        gc.collect()
+        gc.freeze()
+        order_seed = None if args.fixed_order else args.order_seed
+        await run_rounds(scenarios, args.iterations, args.seconds, args.rounds, order_seed)
         # Pre-minted cookies are used once each: a scenario that cycled past them
         # would measure the cache, so say so instead of printing a wrong number.
         for sc in scenarios:
@@ -386,7 +411,9 @@ def report(scenarios: list[Scenario], overhead: int, args: argparse.Namespace) -
     base = {sc.kind: sc for sc in scenarios if sc.name in ("starlette bare", "flask bare")}
     by_name = {sc.name: sc for sc in scenarios}
     print(
-        f"\nin-process, {args.rounds} interleaved rounds, budget {args.iterations} requests"
+        f"\nin-process, {args.rounds} interleaved rounds"
+        + (" in listed order" if args.fixed_order else f" in random order (seed {args.order_seed})")
+        + f", budget {args.iterations} requests"
         f" / {args.seconds:.1f} s per scenario; timer cost {overhead} ns subtracted\n"
     )
     head = (
@@ -420,7 +447,18 @@ def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--iterations", type=int, default=20000, help="requests per scenario (budget)")
     p.add_argument("--seconds", type=float, default=2.0, help="time bound per scenario")
-    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
+    p.add_argument("--rounds", type=int, default=20, help="interleaved rounds")
+    p.add_argument(
+        "--order-seed",
+        type=int,
+        default=1,
+        help="seed of each round's random scenario order (the same seed, the same orders)",
+    )
+    p.add_argument(
+        "--fixed-order",
+        action="store_true",
+        help="run the scenarios in the listed order every round (the order before 2026-11-27)",
+    )
     p.add_argument("--fresh", type=int, default=4000, help="pre-minted sessions (first request)")
     p.add_argument(
         "--only",
