@@ -185,10 +185,10 @@ async def run_rounds(
     """Each round runs every scenario once, in a new random order (``order_seed``;
     None: the listed order every round). Whatever ran just before a scenario moves
     its median: another app on the same framework code leaves the interpreter's
-    caches and call-site specializations in its own state, which take thousands of
-    requests to settle. A fixed order gives each scenario the same predecessor in
-    every round, so that effect would be the same bias in every round; shuffled, it
-    is spread over all scenarios alike."""
+    caches and call-site specializations in its own state, which take many requests
+    to settle (measured: the first few hundred of a round run slower). A fixed order
+    gives each scenario the same predecessor in every round, so that effect would be
+    the same bias in every round; shuffled, it is spread over all scenarios alike."""
     clock = time.perf_counter_ns
     per_round = max(1, iterations // rounds)
     budget = seconds / rounds
